@@ -48,22 +48,23 @@ def _nonneg(name: str, value, where: str) -> np.ndarray:
 
 def _annuity(years, rate, timing):
     """Present value at time 0 of one unit per year for ``years`` years (kernel, no checks)."""
-    v = 1.0 / (1.0 + rate)
-    safe_rate = np.where(rate > 0, rate, 1.0)
+    rho = np.log1p(rate)  # v**x == exp(-rho * x), much cheaper than a power of two arrays
+    positive = rate > 0
     if timing == "continuous":
-        rho = np.log1p(rate)
-        safe_rho = np.where(rate > 0, rho, 1.0)
-        return np.where(rate > 0, -np.expm1(-safe_rho * years) / safe_rho, years)
+        safe_rho = np.where(positive, rho, 1.0)
+        return np.where(positive, -np.expm1(-safe_rho * years) / safe_rho, years)
+    safe_rate = np.where(positive, rate, 1.0)
     whole = np.floor(years)
     frac = years - whole
-    v_whole = v**whole
+    # 1 - v^m, computed without cancellation
+    one_minus_vm = -np.expm1(-rho * whole)
     if timing == "end":
         # sum_{k=1}^{m} v^k + f v^(m+f)
-        geometric = np.where(rate > 0, (1.0 - v_whole) / safe_rate, whole)
-        return geometric + frac * v**years
+        geometric = np.where(positive, one_minus_vm / safe_rate, whole)
+        return geometric + frac * np.exp(-rho * years)
     # start: sum_{k=0}^{m-1} v^k + f v^m
-    geometric = np.where(rate > 0, (1.0 - v_whole) * (1.0 + rate) / safe_rate, whole)
-    return geometric + frac * v_whole
+    geometric = np.where(positive, one_minus_vm * (1.0 + rate) / safe_rate, whole)
+    return geometric + frac * np.exp(-rho * whole)
 
 
 def annuity_factor(years, rate, timing: str = "end"):
@@ -131,10 +132,7 @@ def discounted_qalys(utility, years, rate, timing: str = "end", start=0.0):
 
 def _discounted_qalys(utility, years, rate, timing, start):
     """Kernel of :func:`discounted_qalys` (no checks)."""
-    if timing == "continuous":
-        lead = np.exp(-np.log1p(rate) * start)
-    else:
-        lead = (1.0 + rate) ** (-start)
+    lead = np.exp(-np.log1p(rate) * start)  # (1 + r)^(-start), also e^(-rho start) for continuous
     return utility * lead * _annuity(years, rate, timing)
 
 

@@ -114,7 +114,7 @@ def severity_weight(absolute, proportional, scheme="nice-2022"):
     absolute : float or ndarray
         Absolute QALY shortfall (>= 0).
     proportional : float or ndarray
-        Proportional QALY shortfall, in [0, 1].
+        Proportional QALY shortfall, >= 0 (above 1 only when current care has negative QALYs).
     scheme : "nice-2022", "none" or ContinuousSeverity
         ``"nice-2022"`` gives 1.7 if proportional >= 0.95 or absolute >= 18; otherwise 1.2 if proportional
         >= 0.85 or absolute >= 12; otherwise 1.0. ``"none"`` gives 1. A :class:`ContinuousSeverity` gives
@@ -139,9 +139,9 @@ def severity_weight(absolute, proportional, scheme="nice-2022"):
     proportional = np.asarray(proportional, dtype=float)
     if np.any(~np.isfinite(absolute)) or np.any(absolute < 0):
         raise invalid("absolute", "a finite number >= 0", _first_bad(absolute, absolute < 0), where)
-    bad = (proportional < 0) | (proportional > 1)
+    bad = proportional < 0
     if np.any(~np.isfinite(proportional)) or np.any(bad):
-        raise invalid("proportional", "in [0, 1]", _first_bad(proportional, bad), where)
+        raise invalid("proportional", "a finite number >= 0", _first_bad(proportional, bad), where)
     shape = np.broadcast_shapes(absolute.shape, proportional.shape)
     if isinstance(scheme, ContinuousSeverity):
         def ramp(x, lo, hi):
