@@ -1,0 +1,3 @@
+"""Study planners: simulation-based design tools built on the model kernels."""
+
+__all__ = []

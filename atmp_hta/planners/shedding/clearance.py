@@ -1,0 +1,360 @@
+"""Clearance of shedding: N consecutive negative samples per subject, and Kaplan–Meier across subjects.
+
+The rule, stated once and used by both the data analysis (:func:`clearance_times`) and the design
+simulation (:mod:`atmp_hta.planners.shedding.design`), which share the kernel :func:`clearance_kernel`:
+
+* samples are taken in time order; a sample is positive (1), negative (0) or missing (NaN);
+* a subject **clears** at the N-th of N consecutive negative samples that are not followed by any positive
+  sample (sustained clearance): a positive after a run of negatives resets the count (``relapsed`` records
+  that a run of N negatives was later followed by a positive, i.e. a false clearance in the data);
+* **missing** samples (``detected`` NaN): with ``missing="skip"`` (default) a missing visit is not a sample;
+  it neither counts as a negative nor breaks a run ("consecutive" means consecutive among the samples
+  actually analysed). With ``missing="break"`` a missing visit ends the current run, so N negatives must
+  come from N adjacent scheduled visits (more conservative);
+* a subject who never meets the rule is **censored** at the time of the last non-missing sample;
+* a subject who is never positive clears at the N-th negative sample (``ever_detected`` False).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from atmp_hta.exceptions import invalid
+from atmp_hta.planners.shedding.kinetics import _check_subject_order, _list
+
+__all__ = ["clearance_times", "clearance_kernel", "clearance_km", "ClearanceKM", "MISSING_RULES"]
+
+MISSING_RULES = ("skip", "break")
+
+
+def clearance_kernel(detected, consecutive=3, missing="skip"):
+    """Vectorised clearance rule over the last axis (visits) of ``detected``.
+
+    Parameters
+    ----------
+    detected : ndarray of float, shape (..., V)
+        1.0 positive, 0.0 negative, NaN missing (or not scheduled). Any leading shape (subjects, studies, ...).
+    consecutive : int
+    missing : {"skip", "break"}
+
+    Returns
+    -------
+    dict of ndarray, each of shape (...)
+        ``n_samples``; ``last_positive`` (visit index, −1 if never positive); ``last_sample`` (index of the
+        last non-missing sample, −1 if none); ``cleared`` and ``clearance`` / ``first_negative`` (visit
+        indices of the N-th and first negative of the sustained run, −1 if not cleared); ``rule_met``,
+        ``rule_visit`` / ``rule_first_negative`` (the first time the rule is met, whatever follows: where a
+        study that stops sampling at clearance would stop); ``relapsed`` (a positive after ``rule_visit``).
+
+    Notes
+    -----
+    Run lengths without a Python loop: with c the cumulative count of negatives along the visits and b the
+    running maximum of c at reset visits (positives; also missing visits under "break"), the length of the
+    current run of negatives is r = c − b.
+
+    Examples
+    --------
+    >>> k = clearance_kernel(np.array([[1, 0, 0, 1, 0, np.nan, 0, 0]]), consecutive=3)
+    >>> int(k["first_negative"][0]), int(k["clearance"][0]), bool(k["relapsed"][0])
+    (4, 7, False)
+    """
+    D = np.asarray(detected, dtype=float)
+    n = int(consecutive)
+    V = D.shape[-1]
+    idx = np.arange(V)
+    valid = ~np.isnan(D)
+    pos = valid & (D > 0.5)
+    neg = valid & ~pos
+    reset = pos | (~valid if missing == "break" else False)
+    c = np.cumsum(neg, axis=-1, dtype=np.int32)
+    base = np.maximum.accumulate(np.where(reset, c, 0), axis=-1)
+    r = c - base
+    last_pos = np.max(np.where(pos, idx, -1), axis=-1)
+    last_sample = np.max(np.where(valid, idx, -1), axis=-1)
+    run_start = neg & (r == 1)
+
+    def first_true(mask):
+        hit = mask.any(axis=-1)
+        return hit, np.where(hit, np.argmax(mask, axis=-1), -1)
+
+    def start_of_run(end):
+        m = run_start & (idx <= end[..., None])
+        return np.where(end >= 0, np.max(np.where(m, idx, -1), axis=-1), -1)
+
+    met = r >= n
+    rule_met, rule_visit = first_true(met)
+    cleared, clear_visit = first_true(met & (idx > last_pos[..., None]))
+    return {
+        "n_samples": valid.sum(axis=-1),
+        "last_positive": last_pos,
+        "last_sample": last_sample,
+        "cleared": cleared,
+        "clearance": clear_visit,
+        "first_negative": start_of_run(clear_visit),
+        "rule_met": rule_met,
+        "rule_visit": rule_visit,
+        "rule_first_negative": start_of_run(rule_visit),
+        "relapsed": rule_met & (last_pos > rule_visit),
+    }
+
+
+def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
+    """Per-subject clearance by N consecutive negative samples (see the module docstring for the rule).
+
+    Parameters
+    ----------
+    subject : array_like
+        Subject identifier of each sample.
+    time : array_like
+        Sampling time of each sample (>= 0, strictly ascending within each subject).
+    detected : array_like
+        True/1 positive, False/0 negative, NaN/None/pd.NA missing (visit scheduled, no result).
+    consecutive : int
+        N, the number of consecutive negatives that define clearance (3 by default).
+    missing : {"skip", "break"}
+        How a missing sample affects a run of negatives.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per subject, in order of first appearance: ``subject``, ``n_samples`` (non-missing),
+        ``n_missing``, ``ever_detected``, ``last_positive_time``, ``first_negative_time`` (first of the N),
+        ``clearance_time`` (N-th), ``cleared``, ``censoring_time`` (last non-missing sample, for subjects not
+        cleared; NaN otherwise), ``relapsed`` (a run of N negatives later followed by a positive).
+
+    Raises
+    ------
+    ValueError
+        Negative or non-finite times, times not strictly ascending within a subject, a subject with fewer
+        than two non-missing samples, detected values other than 0/1/missing.
+
+    Examples
+    --------
+    >>> tab = clearance_times(["a"] * 6 + ["b"] * 3, [0, 7, 14, 21, 28, 35, 0, 7, 14],
+    ...                       [1, 1, 0, 0, 0, 0, 1, 1, 0])
+    >>> tab[["subject", "first_negative_time", "clearance_time", "cleared", "censoring_time"]]
+      subject  first_negative_time  clearance_time  cleared  censoring_time
+    0       a                 14.0            28.0     True             NaN
+    1       b                  NaN             NaN    False            14.0
+    """
+    where = "clearance_times"
+    n = consecutive
+    if isinstance(n, bool) or not float(n).is_integer() or n < 1:
+        raise invalid("consecutive", "a whole number >= 1", consecutive, where)
+    if missing not in MISSING_RULES:
+        raise invalid("missing", f"one of {MISSING_RULES}", missing, where)
+    subj = np.asarray(subject).ravel()
+    t = np.asarray(time, dtype=float).ravel()
+    d = _as_detected(detected, where)
+    if not (subj.size == t.size == d.size):
+        raise invalid("detected", f"arrays of equal length (subject {subj.size}, time {t.size})",
+                      f"length {d.size}", where)
+    if t.size == 0:
+        raise invalid("time", "a non-empty array", [], where)
+    if not np.all(np.isfinite(t)) or np.any(t < 0):
+        raise invalid("time", "finite numbers >= 0", _list(t[~np.isfinite(t) | (t < 0)]), where)
+    codes, labels = _check_subject_order(subj, t, where, strict=True, name="time")
+    n_valid = np.bincount(codes, weights=~np.isnan(d), minlength=len(labels))
+    if np.any(n_valid < 2):
+        s = labels[np.argmax(n_valid < 2)]
+        raise invalid("subject", "at least two non-missing samples per subject",
+                      f"{int(n_valid[np.argmax(n_valid < 2)])} for subject {s!r}", where)
+    # pad to (subjects, visits); padding is NaN (not a sample), which never changes the rule at the end
+    order = np.lexsort((t, codes))
+    codes_s, t_s, d_s = codes[order], t[order], d[order]
+    counts = np.bincount(codes_s, minlength=len(labels))
+    offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    col = np.arange(t_s.size) - offsets[codes_s]
+    S, V = len(labels), int(counts.max())
+    D = np.full((S, V), np.nan)
+    T = np.full((S, V), np.nan)
+    D[codes_s, col] = d_s
+    T[codes_s, col] = t_s
+    k = clearance_kernel(D, n, missing)
+
+    def at(index):
+        return np.where(index >= 0, np.take_along_axis(T, np.maximum(index, 0)[:, None], axis=1)[:, 0], np.nan)
+
+    cleared = k["cleared"]
+    return pd.DataFrame({
+        "subject": labels,
+        "n_samples": k["n_samples"].astype(int),
+        "n_missing": (counts - k["n_samples"]).astype(int),
+        "ever_detected": k["last_positive"] >= 0,
+        "last_positive_time": at(k["last_positive"]),
+        "first_negative_time": at(k["first_negative"]),
+        "clearance_time": at(k["clearance"]),
+        "cleared": cleared,
+        "censoring_time": np.where(cleared, np.nan, at(k["last_sample"])),
+        "relapsed": k["relapsed"],
+    })
+
+
+def _as_detected(detected, where):
+    vals = detected.to_numpy(dtype=object) if hasattr(detected, "to_numpy") else np.asarray(detected, dtype=object)
+    vals = vals.ravel()
+    na = np.asarray(pd.isna(vals), dtype=bool)
+    d = np.full(vals.size, np.nan)
+    try:
+        d[~na] = vals[~na].astype(float)
+    except (TypeError, ValueError):
+        raise invalid("detected", "True/False, 1/0 or missing (NaN)", _list(vals[~na]), where) from None
+    ok = np.isnan(d) | (d == 0) | (d == 1)
+    if not np.all(ok):
+        raise invalid("detected", "True/False, 1/0 or missing (NaN)", _list(d[~ok]), where)
+    return d
+
+
+# ----------------------------------------------------------------------------------------------- Kaplan–Meier
+
+
+@dataclass(frozen=True)
+class ClearanceKM:
+    """Kaplan–Meier estimate of the time to clearance (the survival function is 'still shedding').
+
+    Attributes
+    ----------
+    curve : DataFrame
+        ``time, still_shedding, lower, upper, n_at_risk, n_cleared, n_censored`` at 0 and each distinct time.
+    censored : DataFrame
+        ``time, still_shedding`` of each censored subject (for tick marks on charts).
+    median, median_lower, median_upper : float
+        Median time to clearance and its confidence interval (``inf`` when not reached).
+    confidence : float
+    time_column : str
+    """
+
+    curve: pd.DataFrame
+    censored: pd.DataFrame
+    median: float
+    median_lower: float
+    median_upper: float
+    confidence: float
+    time_column: str
+    n_subjects: int
+    n_cleared: int
+    _event_times: np.ndarray = field(repr=False, default=None)
+    _survival: np.ndarray = field(repr=False, default=None)
+
+    def quantile(self, p):
+        """Smallest time by which a fraction ``p`` of subjects has cleared (``inf`` if not reached)."""
+        if not 0.0 < float(p) < 1.0:
+            raise invalid("p", "in (0, 1)", p, "ClearanceKM.quantile")
+        return _first_at_or_below(self._event_times, self._survival, 1.0 - float(p))
+
+    def to_frame(self):
+        return self.curve.copy()
+
+    @property
+    def summary(self):
+        return pd.DataFrame({
+            "time_column": [self.time_column], "n_subjects": [self.n_subjects], "n_cleared": [self.n_cleared],
+            "median": [self.median], "median_lower": [self.median_lower], "median_upper": [self.median_upper],
+            "confidence": [self.confidence]})
+
+
+def _first_at_or_below(times, surv, level):
+    hit = surv <= level + 1e-12
+    return float(times[np.argmax(hit)]) if np.any(hit) else float("inf")
+
+
+def clearance_km(table, time_column="clearance_time", confidence=0.95):
+    """Kaplan–Meier curve of time to clearance across subjects, with median and its confidence interval.
+
+    Parameters
+    ----------
+    table : DataFrame
+        Output of :func:`clearance_times` (columns ``cleared``, ``censoring_time`` and ``time_column``).
+    time_column : {"clearance_time", "first_negative_time"}
+        Event time of cleared subjects; censored subjects contribute their ``censoring_time``.
+    confidence : float in (0, 1)
+
+    Returns
+    -------
+    ClearanceKM
+
+    Notes
+    -----
+    Product-limit estimator S(t) = Π_{t_i <= t} (1 − d_i / n_i) from ``scipy.stats.ecdf`` on
+    ``scipy.stats.CensoredData``; pointwise intervals use Greenwood's variance on the log(−log S) scale
+    ("log-log"), which keeps them inside [0, 1]. The median is the first time with S(t) <= 0.5; its interval
+    (Brookmeyer–Crowley construction) runs from the first time the upper band is <= 0.5 to the first time
+    the lower band is <= 0.5.
+
+    References
+    ----------
+    Kaplan EL, Meier P. Nonparametric estimation from incomplete observations. JASA 1958;53:457-481.
+    Brookmeyer R, Crowley J. A confidence interval for the median survival time. Biometrics 1982;38:29-41.
+    Kalbfleisch JD, Prentice RL. The Statistical Analysis of Failure Time Data, 2nd ed. Wiley 2002 (log-log).
+
+    Examples
+    --------
+    >>> tab = pd.DataFrame({"clearance_time": [10, 20, 30, np.nan], "cleared": [True, True, True, False],
+    ...                     "censoring_time": [np.nan, np.nan, np.nan, 25.0]})
+    >>> km = clearance_km(tab)
+    >>> km.median, km.curve["still_shedding"].round(3).tolist()
+    (20.0, [1.0, 0.75, 0.5, 0.5, 0.0])
+    """
+    where = "clearance_km"
+    if time_column not in ("clearance_time", "first_negative_time"):
+        raise invalid("time_column", "'clearance_time' or 'first_negative_time'", time_column, where)
+    if not 0.0 < float(confidence) < 1.0:
+        raise invalid("confidence", "in (0, 1)", confidence, where)
+    missing = {time_column, "cleared", "censoring_time"} - set(table.columns)
+    if missing:
+        raise invalid("table", "a clearance_times() table", f"a table without {sorted(missing)}", where)
+    cleared = table["cleared"].to_numpy(dtype=bool)
+    x = np.where(cleared, table[time_column].to_numpy(dtype=float), table["censoring_time"].to_numpy(dtype=float))
+    if x.size == 0 or not np.all(np.isfinite(x)):
+        raise invalid("table", "finite event or censoring times for every subject", _list(x), where)
+    if not np.any(cleared):
+        curve = pd.DataFrame({"time": [0.0], "still_shedding": [1.0], "lower": [1.0], "upper": [1.0],
+                              "n_at_risk": [x.size], "n_cleared": [0], "n_censored": [0]})
+        cens = pd.DataFrame({"time": x, "still_shedding": 1.0})
+        inf = float("inf")
+        return ClearanceKM(curve, cens, inf, inf, inf, float(confidence), time_column, int(x.size), 0,
+                           np.array([0.0]), np.array([1.0]))
+    data = stats.CensoredData.right_censored(x, ~cleared)
+    res = stats.ecdf(data)
+    sf = res.sf
+    t_ev = np.asarray(sf.quantiles, dtype=float)
+    s = np.asarray(sf.probabilities, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # undefined where S = 1 or 0; handled below
+        ci = sf.confidence_interval(float(confidence), method="log-log")
+    lo = np.nan_to_num(np.asarray(ci.low.probabilities, dtype=float), nan=0.0)
+    hi = np.asarray(ci.high.probabilities, dtype=float)
+    hi = np.where(np.isnan(hi), np.where(s <= 0, 0.0, 1.0), hi)
+    lo = np.where(s <= 0, 0.0, lo)
+    times_all = np.unique(x)
+    at_risk = (x[None, :] >= times_all[:, None]).sum(axis=1)
+    n_ev = ((x[None, :] == times_all[:, None]) & cleared[None, :]).sum(axis=1)
+    n_ce = ((x[None, :] == times_all[:, None]) & ~cleared[None, :]).sum(axis=1)
+    # step value at every distinct time (events and censorings)
+    pos = np.searchsorted(t_ev, times_all, side="right") - 1
+    s_all = np.where(pos >= 0, s[np.maximum(pos, 0)], 1.0)
+    lo_all = np.where(pos >= 0, lo[np.maximum(pos, 0)], 1.0)
+    hi_all = np.where(pos >= 0, hi[np.maximum(pos, 0)], 1.0)
+    curve = pd.DataFrame({
+        "time": np.concatenate([[0.0], times_all]) if times_all[0] > 0 else times_all,
+        "still_shedding": np.concatenate([[1.0], s_all]) if times_all[0] > 0 else s_all,
+        "lower": np.concatenate([[1.0], lo_all]) if times_all[0] > 0 else lo_all,
+        "upper": np.concatenate([[1.0], hi_all]) if times_all[0] > 0 else hi_all,
+        "n_at_risk": np.concatenate([[x.size], at_risk]) if times_all[0] > 0 else at_risk,
+        "n_cleared": np.concatenate([[0], n_ev]) if times_all[0] > 0 else n_ev,
+        "n_censored": np.concatenate([[0], n_ce]) if times_all[0] > 0 else n_ce,
+    })
+    xc = x[~cleared]
+    pc = np.searchsorted(t_ev, xc, side="right") - 1
+    cens = pd.DataFrame({"time": xc, "still_shedding": np.where(pc >= 0, s[np.maximum(pc, 0)], 1.0)})
+    return ClearanceKM(
+        curve=curve, censored=cens, median=_first_at_or_below(t_ev, s, 0.5),
+        median_lower=_first_at_or_below(t_ev, hi, 0.5), median_upper=_first_at_or_below(t_ev, lo, 0.5),
+        confidence=float(confidence), time_column=time_column, n_subjects=int(x.size),
+        n_cleared=int(cleared.sum()), _event_times=t_ev, _survival=s)
