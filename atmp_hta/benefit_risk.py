@@ -41,6 +41,7 @@ __all__ = [
     "harm_parameters",
     "tipping_point",
     "tipping_points",
+    "net_value_curve",
     "TERMS",
 ]
 
@@ -377,27 +378,11 @@ def _tipping(parameter_set, name, low, high, rng, grid):
         hi = float(high)
     if not (lo < hi and r_low <= lo and hi <= r_high):
         raise invalid("low/high", f"low < high within [{r_low:g}, {r_high:g}]", (low, high), "tipping_point")
-    seed = rng if isinstance(rng, int | np.integer) else 0
     threshold = parameter_set.settings.decision_threshold
-    base_name = name.split(".")[0]
-    harm_names = sorted(harm_parameters(parameter_set))
-    n_pen = parameter_set.settings.penalty_draws
-    penalty_seed = int(np.random.default_rng(seed).integers(2**63, size=2)[0])  # as in evaluate()
-    shared = sample(parameter_set, n_pen, penalty_seed, names=harm_names)  # common random numbers
-    fixed_penalty = None
-    if base_name not in harm_names:
-        fixed_penalty = _penalty(parameter_set, _harm_total(parameter_set, shared, n_pen))
-
-    def penalty_at(moved_set):
-        column = sample(moved_set, n_pen, penalty_seed, names=[base_name])  # same stream as in `shared`
-        return _penalty(moved_set, _harm_total(moved_set, {**shared, **column}, n_pen))
+    net_value_at = _mover(parameter_set, name, rng)
 
     def moved(xs):
-        sets = [with_mean(parameter_set, name, x) for x in xs]
-        points = [point_values(p) for p in sets]
-        values = {k: np.concatenate([pt[k] for pt in points]) for k in points[0]}
-        penalty = fixed_penalty if fixed_penalty is not None else np.array([penalty_at(p) for p in sets])
-        return net_value_draws(parameter_set, values, penalty, per_draw_severity=True) - threshold
+        return net_value_at(xs) - threshold
 
     xs = np.linspace(lo, hi, grid)
     fs = moved(np.append(xs, current))
@@ -413,6 +398,49 @@ def _tipping(parameter_set, name, low, high, rng, grid):
     out["value"] = float(root)
     out["approve_side"] = "below" if fs[nearest] > 0 else "above"
     return out
+
+
+def net_value_curve(parameter_set: ParameterSet, name: str, low=None, high=None, points=41, rng=0):
+    """Base-case net value as parameter ``name`` moves over [low, high] (for the tipping-point chart).
+
+    Returns a tidy DataFrame with columns ``parameter, value, net_value, decision``; the parameter is moved
+    as in :func:`tipping_point`.
+    """
+    r_low, r_high = parameter_range(parameter_set, name)
+    current = float(point_values(parameter_set)[name][0])
+    lo = r_low if low is None else float(low)
+    hi = (r_high if math.isfinite(r_high) else max(10.0 * abs(current), 1.0)) if high is None else float(high)
+    xs = np.linspace(lo, hi, int(points))
+    nv = _mover(parameter_set, name, rng)(xs)
+    threshold = parameter_set.settings.decision_threshold
+    return pd.DataFrame({"parameter": name, "value": xs, "net_value": nv,
+                         "decision": np.where(nv > threshold, "approve", "reject")})
+
+
+def _mover(parameter_set, name, rng):
+    """f(xs) -> base-case net value with ``name`` moved to each of ``xs`` (common random numbers)."""
+    seed = rng if isinstance(rng, int | np.integer) else 0
+    base_name = name.split(".")[0]
+    harm_names = sorted(harm_parameters(parameter_set))
+    n_pen = parameter_set.settings.penalty_draws
+    penalty_seed = int(np.random.default_rng(seed).integers(2**63, size=2)[0])  # as in evaluate()
+    shared = sample(parameter_set, n_pen, penalty_seed, names=harm_names)
+    fixed_penalty = None
+    if base_name not in harm_names:
+        fixed_penalty = _penalty(parameter_set, _harm_total(parameter_set, shared, n_pen))
+
+    def penalty_at(moved_set):
+        column = sample(moved_set, n_pen, penalty_seed, names=[base_name])  # same stream as in `shared`
+        return _penalty(moved_set, _harm_total(moved_set, {**shared, **column}, n_pen))
+
+    def f(xs):
+        sets = [with_mean(parameter_set, name, x) for x in xs]
+        points = [point_values(p) for p in sets]
+        values = {k: np.concatenate([pt[k] for pt in points]) for k in points[0]}
+        penalty = fixed_penalty if fixed_penalty is not None else np.array([penalty_at(p) for p in sets])
+        return net_value_draws(parameter_set, values, penalty, per_draw_severity=True)
+
+    return f
 
 
 def tipping_points(parameter_set: ParameterSet, names, rng=0, grid=21) -> pd.DataFrame:
