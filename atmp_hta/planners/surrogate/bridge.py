@@ -106,14 +106,14 @@ def prob_abr_at_most(abr, fix, years, dispersion, intercept, slope):
 
 
 def _count_cdf(count, mean, k):
-    if k == 0:
+    if k < 1e-10:  # Poisson to double precision
         return stats.poisson.cdf(count, mean)
     shape = 1.0 / k
     return stats.nbinom.cdf(count, shape, shape / (shape + mean))
 
 
 def _count_pmf(count, mean, k):
-    if k == 0:
+    if k < 1e-10:
         return stats.poisson.pmf(count, mean)
     shape = 1.0 / k
     return stats.nbinom.pmf(count, shape, shape / (shape + mean))
@@ -195,8 +195,8 @@ def predict_abr(fix_geometric_mean, fix_log_sd, years, dispersion, intercept, sl
     means = np.exp(a + b * log_fix) * t
     if max_count is None:
         worst = np.exp(a + b * (np.log(gm) + s * stats.norm.ppf(0.001 if b < 0 else 0.999))) * t
-        shape = np.inf if k == 0 else 1.0 / k
-        dist = stats.poisson(worst) if k == 0 else stats.nbinom(shape, shape / (shape + worst))
+        shape = 1.0 / max(k, 1e-10)
+        dist = stats.poisson(worst) if k < 1e-10 else stats.nbinom(shape, shape / (shape + worst))
         max_count = int(dist.ppf(1 - 1e-9)) + 1
     counts = np.arange(int(max_count) + 1)
     pmf = (_count_pmf(counts[:, None], means[None, :], k) * weights[None, :]).sum(axis=1)

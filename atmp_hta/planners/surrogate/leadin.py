@@ -62,7 +62,7 @@ def _critical_counts(total, p_null, alpha):
 def _total_distribution(n, mean_per_patient, k):
     """Support and pmf of the pooled number of bleeds over n patients (negative binomial, or Poisson if k = 0)."""
     mean = n * mean_per_patient
-    if k == 0:
+    if k == 0 or n / k > 1e8:  # the negative binomial is Poisson to double precision
         dist = stats.poisson(mean)
     else:
         shape = n / k
