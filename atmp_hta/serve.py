@@ -24,6 +24,7 @@ dashboard notebook is added to the folder.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import ipaddress
 import os
@@ -33,6 +34,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,18 +364,52 @@ def serve(
     scratch = tempfile.mkdtemp(prefix="atmp-hta-voila-")
     try:
         process = subprocess.Popen(argv, env=voila_environment(scratch_dir=scratch))
-        try:
-            return process.wait()
-        except KeyboardInterrupt:
-            # The terminal sent SIGINT to Voilà as well; make sure it stops.
-            process.send_signal(signal.SIGTERM)
+        with _forward_stop_signals(process):
             try:
-                return process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
                 return process.wait()
+            except KeyboardInterrupt:
+                # Ctrl+C reached Voilà as well: let it stop by itself, then make sure it has.
+                try:
+                    return process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    return _stop(process)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _stop(process: subprocess.Popen, timeout_s: float = 10.0) -> int:
+    """Ask ``process`` to stop (SIGTERM), kill it if it has not after ``timeout_s``; return its status."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait()
+
+
+@contextlib.contextmanager
+def _forward_stop_signals(process: subprocess.Popen):
+    """While serving, pass SIGTERM/SIGHUP on to Voilà, so that stopping us never orphans the server."""
+    names = ("SIGTERM", "SIGHUP")
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {}
+
+    def forward(signum, frame):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+
+    for name in names:
+        if hasattr(signal, name):
+            number = getattr(signal, name)
+            previous[number] = signal.signal(number, forward)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def add_dashboard_parser(subparsers) -> argparse.ArgumentParser:

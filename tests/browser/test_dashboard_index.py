@@ -43,3 +43,11 @@ def test_index_lists_the_dashboards(voila_url, page, screenshot, record_property
 
     screenshot(page, "dashboard-index")
     assert page.console_log.errors == []
+
+
+def test_console_log_catches_errors(page):
+    """The console helper does report a page's own errors (so an empty list above means something)."""
+    page.set_content("<script>console.error('boom'); setTimeout(() => { throw new Error('bang') });</script>")
+    page.wait_for_timeout(200)
+    errors = page.console_log.errors
+    assert any("boom" in e for e in errors) and any("bang" in e for e in errors)

@@ -23,6 +23,7 @@ __all__ = [
     "CHROMIUM_FLAGS",
     "KERNEL_ID",
     "NOT_LOCAL",
+    "REPO_ROOT",
     "SCREENSHOT_DIR",
     "ConsoleLog",
     "VoilaServer",
@@ -182,7 +183,7 @@ class ConsoleLog:
         for kind, text, url in self.messages:
             if kind != "error":
                 continue
-            if "net::ERR_FAILED" in text and (NOT_LOCAL.match(url) or not url):
+            if "net::ERR_FAILED" in text and NOT_LOCAL.match(url):
                 continue  # a CDN request (e.g. Font Awesome) aborted by the context's route
             found.append(f"{text} ({url})")
         return found
