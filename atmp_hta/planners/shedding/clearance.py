@@ -50,13 +50,15 @@ def clearance_kernel(detected, consecutive=3, missing="skip"):
         last non-missing sample, −1 if none); ``cleared`` and ``clearance`` / ``first_negative`` (visit
         indices of the N-th and first negative of the sustained run, −1 if not cleared); ``rule_met``,
         ``rule_visit`` / ``rule_first_negative`` (the first time the rule is met, whatever follows: where a
-        study that stops sampling at clearance would stop); ``relapsed`` (a positive after ``rule_visit``).
+        study that stops sampling at clearance would stop); ``relapsed`` (a positive after ``rule_visit``);
+        ``positive_before_rule`` (last positive before the rule is first met).
 
     Notes
     -----
-    Run lengths without a Python loop: with c the cumulative count of negatives along the visits and b the
-    running maximum of c at reset visits (positives; also missing visits under "break"), the length of the
-    current run of negatives is r = c − b.
+    One pass over the visits (a short loop: visits, never subjects or studies), each step vectorised over
+    all other axes: the current run length r grows by one at a negative, drops to 0 at a positive (and at a
+    missing visit under "break"); the rule is met where r reaches N. A positive also undoes a sustained
+    clearance reached earlier.
 
     Examples
     --------
@@ -64,43 +66,73 @@ def clearance_kernel(detected, consecutive=3, missing="skip"):
     >>> int(k["first_negative"][0]), int(k["clearance"][0]), bool(k["relapsed"][0])
     (4, 7, False)
     """
-    D = np.asarray(detected, dtype=float)
-    n = int(consecutive)
-    V = D.shape[-1]
-    idx = np.arange(V)
+    D = np.moveaxis(np.asarray(detected, dtype=float), -1, 0)
     valid = ~np.isnan(D)
     pos = valid & (D > 0.5)
-    neg = valid & ~pos
-    reset = pos | (~valid if missing == "break" else False)
-    c = np.cumsum(neg, axis=-1, dtype=np.int32)
-    base = np.maximum.accumulate(np.where(reset, c, 0), axis=-1)
-    r = c - base
-    last_pos = np.max(np.where(pos, idx, -1), axis=-1)
-    last_sample = np.max(np.where(valid, idx, -1), axis=-1)
-    run_start = neg & (r == 1)
+    state = _rule_start(D.shape[1:])
+    for v in range(D.shape[0]):  # a loop over visits only; each step is vectorised over everything else
+        _rule_step(state, v, pos[v], valid[v], int(consecutive), missing)
+    return _rule_finish(state)
 
-    def first_true(mask):
-        hit = mask.any(axis=-1)
-        return hit, np.where(hit, np.argmax(mask, axis=-1), -1)
 
-    def start_of_run(end):
-        m = run_start & (idx <= end[..., None])
-        return np.where(end >= 0, np.max(np.where(m, idx, -1), axis=-1), -1)
-
-    met = r >= n
-    rule_met, rule_visit = first_true(met)
-    cleared, clear_visit = first_true(met & (idx > last_pos[..., None]))
+def _rule_start(shape):
+    """State of the clearance rule before the first visit (arrays of the given shape)."""
+    minus = np.full(shape, -1, dtype=np.int32)
     return {
-        "n_samples": valid.sum(axis=-1),
-        "last_positive": last_pos,
-        "last_sample": last_sample,
+        "run": np.zeros(shape, dtype=np.int32),       # length of the current run of negatives
+        "run_first": minus.copy(),                     # visit of the first negative of the current run
+        "n_samples": np.zeros(shape, dtype=np.int32),
+        "last_positive": minus.copy(),
+        "last_sample": minus.copy(),
+        "rule_visit": minus.copy(),                    # first visit at which the rule is met
+        "rule_first_negative": minus.copy(),
+        "positive_before_rule": minus.copy(),          # last positive before the rule is first met
+        "clearance": minus.copy(),                     # sustained: N-th negative, undone by a later positive
+        "first_negative": minus.copy(),
+    }
+
+
+def _rule_step(st, v, pos, valid, n, missing):
+    """Advance the rule by one visit (``pos``: sample positive; ``valid``: sample present)."""
+    neg = valid & ~pos
+    run = st["run"]
+    if missing == "skip":
+        run += neg
+        run[pos] = 0
+    else:
+        run += 1
+        run[~neg] = 0
+    st["run_first"][neg & (run == 1)] = v
+    st["n_samples"] += valid
+    st["last_sample"][valid] = v
+    st["last_positive"][pos] = v
+    st["positive_before_rule"][pos & (st["rule_visit"] < 0)] = v
+    st["clearance"][pos] = -1
+    st["first_negative"][pos] = -1
+    reached = run == n
+    new_rule = reached & (st["rule_visit"] < 0)
+    st["rule_visit"][new_rule] = v
+    st["rule_first_negative"][new_rule] = st["run_first"][new_rule]
+    new_clear = reached & (st["clearance"] < 0)
+    st["clearance"][new_clear] = v
+    st["first_negative"][new_clear] = st["run_first"][new_clear]
+
+
+def _rule_finish(st):
+    rule_met = st["rule_visit"] >= 0
+    cleared = st["clearance"] >= 0
+    return {
+        "n_samples": st["n_samples"],
+        "last_positive": st["last_positive"],
+        "last_sample": st["last_sample"],
         "cleared": cleared,
-        "clearance": clear_visit,
-        "first_negative": start_of_run(clear_visit),
+        "clearance": st["clearance"],
+        "first_negative": st["first_negative"],
         "rule_met": rule_met,
-        "rule_visit": rule_visit,
-        "rule_first_negative": start_of_run(rule_visit),
-        "relapsed": rule_met & (last_pos > rule_visit),
+        "rule_visit": st["rule_visit"],
+        "rule_first_negative": st["rule_first_negative"],
+        "positive_before_rule": st["positive_before_rule"],
+        "relapsed": rule_met & (st["last_positive"] > st["rule_visit"]),
     }
 
 
