@@ -280,8 +280,8 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
     decision = "approve" if net_value > s.decision_threshold else "reject"
     terms = {
         "benefit": float(comp["benefit"].mean()),
-        "severity_weight": float(w_s.mean()),
-        "unmet_need_weight": float(w_u.mean()),
+        "severity_weight": float(w_s[0]) if np.all(w_s == w_s[0]) else float(w_s.mean()),
+        "unmet_need_weight": float(w_u[0]) if np.all(w_u == w_u[0]) else float(w_u.mean()),
         "weighted_benefit": float(weighted.mean()),
         "expected_harm": float(comp["expected_harm"].mean()),
         "uncertainty_penalty": penalty,
