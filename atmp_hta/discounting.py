@@ -46,10 +46,13 @@ def _nonneg(name: str, value, where: str) -> np.ndarray:
     return value
 
 
+_TINY_RATE = 1e-12  # below this the closed forms lose precision; the stream is counted undiscounted
+
+
 def _annuity(years, rate, timing):
     """Present value at time 0 of one unit per year for ``years`` years (kernel, no checks)."""
     rho = np.log1p(rate)  # v**x == exp(-rho * x), much cheaper than a power of two arrays
-    positive = rate > 0
+    positive = rate > _TINY_RATE
     if timing == "continuous":
         safe_rho = np.where(positive, rho, 1.0)
         return np.where(positive, -np.expm1(-safe_rho * years) / safe_rho, years)
@@ -157,6 +160,6 @@ def discount_factors(times, rate, timing: str = "end"):
     if timing == "end":
         return (1.0 + rate) ** (-(times + 1.0))
     rho = np.log1p(rate)
-    safe_rho = np.where(rate > 0, rho, 1.0)
-    per_year = np.where(rate > 0, -np.expm1(-safe_rho) / safe_rho, 1.0)
+    safe_rho = np.where(rate > _TINY_RATE, rho, 1.0)
+    per_year = np.where(rate > _TINY_RATE, -np.expm1(-safe_rho) / safe_rho, 1.0)
     return np.exp(-rho * times) * per_year
