@@ -24,7 +24,9 @@ def test_calibration_passes_through_the_published_points():
 
 def test_yaml_calibration_points_are_those_of_the_test():
     p = read_planner_parameters("parameters/planners/surrogate_haemophilia_b.yaml")
-    assert calibrate_fix_abr(p["fix_abr_calibration_fix"], p["fix_abr_calibration_abr"]) == pytest.approx((A, B))
+    assert calibrate_fix_abr(p["fix_abr_calibration_fix"], p["fix_abr_calibration_abr"]) == pytest.approx(
+        (A, B)
+    )
 
 
 def test_patient_probability_is_the_negative_binomial_cdf():
@@ -61,7 +63,9 @@ def test_prediction_matches_monte_carlo_of_patients():
 
 
 def test_bad_input():
-    with pytest.raises(ParameterError, match="The 'fix' parameter of calibrate_fix_abr must be at least two distinct"):
+    with pytest.raises(
+        ParameterError, match="The 'fix' parameter of calibrate_fix_abr must be at least two distinct"
+    ):
         calibrate_fix_abr([5.0, 5.0], [1.0, 2.0])
     with pytest.raises(ParameterError, match="The 'dispersion' parameter of predict_abr must be >= 0"):
         predict_abr(30.0, 0.4, 1.0, -1.0, A, B)

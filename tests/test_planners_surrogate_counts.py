@@ -18,8 +18,8 @@ from atmp_hta.planners.surrogate import (
     poisson_sample_size,
 )
 
-
 # --- documented output of R implementations of Zhu & Lakkis (2014) -----------------------------------------
+
 
 @pytest.mark.parametrize(
     ("n_control", "allocation", "dispersion", "documented"),
@@ -37,9 +37,12 @@ def test_power_matches_passed_documented_output(n_control, allocation, dispersio
     assert power == pytest.approx(documented, abs=5e-8)  # printed to 7 significant digits
 
 
-@pytest.mark.parametrize(("exposure", "n1_doc", "variance_doc"), [(14.0, 18, 0.03227513), (8.5, 25, 0.03309804)])
+@pytest.mark.parametrize(
+    ("exposure", "n1_doc", "variance_doc"), [(14.0, 18, 0.03227513), (8.5, 25, 0.03309804)]
+)
 def test_approach_2_matches_gsdesignnb_documented_output(exposure, n1_doc, variance_doc):
-    # gsDesignNB::sample_size_nbinom(lambda1=0.5, lambda2=0.3, dispersion=0.1, power=0.8, alpha=0.025 one-sided)
+    # gsDesignNB::sample_size_nbinom(lambda1=0.5, lambda2=0.3, dispersion=0.1, power=0.8, one-sided
+    # alpha=0.025)
     # reference examples: average exposure 14 -> n1 = 18, variance 0.03227513; exposure 8.5 -> n1 = 25,
     # variance 0.03309804 (variance = V1 / n1, Zhu & Lakkis approach 2, "true rates").
     n = negbin_sample_size(0.5, 0.6, 0.1, exposure, alpha=0.025, power=0.8, approach=2, alternative="less")
@@ -49,31 +52,65 @@ def test_approach_2_matches_gsdesignnb_documented_output(exposure, n1_doc, varia
 
 
 def test_table_i_scenario_matches_stata_power_tworates_zhu_example():
-    # Zhu & Lakkis (2014) Table I scenario r0 = 0.8, RR = 0.85, k = 0.4, mu_t = 0.75, 80 % power: the help file
-    # of Stata's power_tworates_zhu (Chatfield 2019, which reproduces Table I with methods 2 and 3) uses
+    # Zhu & Lakkis (2014) Table I scenario r0 = 0.8, RR = 0.85, k = 0.4, mu_t = 0.75, 80 % power: the help
+    # file of Stata's power_tworates_zhu (Chatfield 2019, which reproduces Table I with methods 2 and 3) uses
     # n1(1311) for this scenario; the default method 3 rounds up to 1311.
     assert math.ceil(negbin_sample_size(0.8, 0.85, 0.4, 0.75, approach=3)) == 1311
 
 
 # --- statsmodels as an independent implementation ---------------------------------------------------------
 
+
 @pytest.mark.parametrize(("approach", "method_var"), [(2, "alt"), (3, "ftotal")])
 @pytest.mark.parametrize(("rr", "k", "allocation"), [(0.6, 0.8, 1.5), (1.4, 0.3, 1.0), (0.5, 0.0, 0.5)])
 def test_superiority_power_agrees_with_statsmodels(approach, method_var, rr, k, allocation):
     # statsmodels.stats.rates.power_negbin_ratio_2indep: sample 1 = treatment, sample 2 = control.
     n0 = 60
-    expected = power_negbin_ratio_2indep(2.0 * rr, 2.0, allocation * n0, nobs_ratio=1 / allocation, exposure=1.5,
-                                         value=1, alpha=0.05, dispersion=k, alternative="two-sided",
-                                         method_var=method_var, return_results=False)
+    expected = power_negbin_ratio_2indep(
+        2.0 * rr,
+        2.0,
+        allocation * n0,
+        nobs_ratio=1 / allocation,
+        exposure=1.5,
+        value=1,
+        alpha=0.05,
+        dispersion=k,
+        alternative="two-sided",
+        method_var=method_var,
+        return_results=False,
+    )
     # statsmodels adds the far tail of the two-sided test, which Zhu & Lakkis neglect (< 1e-5 here)
-    assert negbin_power(n0, 2.0, rr, k, 1.5, allocation=allocation, approach=approach) == pytest.approx(expected, abs=1e-5)
+    assert negbin_power(n0, 2.0, rr, k, 1.5, allocation=allocation, approach=approach) == pytest.approx(
+        expected, abs=1e-5
+    )
 
 
 def test_noninferiority_power_agrees_with_statsmodels_true_rates():
-    expected = power_negbin_ratio_2indep(1.8, 2.0, 90, nobs_ratio=60 / 90, exposure=1.5, value=1.3, alpha=0.025,
-                                         dispersion=0.8, alternative="smaller", method_var="alt", return_results=False)
-    power = negbin_power(60, 2.0, 0.9, 0.8, 1.5, alpha=0.025, allocation=1.5, approach=2, alternative="less",
-                         rate_ratio_null=1.3)
+    expected = power_negbin_ratio_2indep(
+        1.8,
+        2.0,
+        90,
+        nobs_ratio=60 / 90,
+        exposure=1.5,
+        value=1.3,
+        alpha=0.025,
+        dispersion=0.8,
+        alternative="smaller",
+        method_var="alt",
+        return_results=False,
+    )
+    power = negbin_power(
+        60,
+        2.0,
+        0.9,
+        0.8,
+        1.5,
+        alpha=0.025,
+        allocation=1.5,
+        approach=2,
+        alternative="less",
+        rate_ratio_null=1.3,
+    )
     assert power == pytest.approx(expected, abs=1e-12)
 
 
@@ -95,7 +132,9 @@ def test_approach_1_uses_the_control_rate_in_both_groups():
 def test_sample_size_and_power_are_inverse():
     for approach in (1, 2, 3):
         n = negbin_sample_size(4.19, 0.5, 1.0, 1.0, power=0.85, approach=approach, allocation=2.0)
-        assert negbin_power(n, 4.19, 0.5, 1.0, 1.0, approach=approach, allocation=2.0) == pytest.approx(0.85, abs=1e-10)
+        assert negbin_power(n, 4.19, 0.5, 1.0, 1.0, approach=approach, allocation=2.0) == pytest.approx(
+            0.85, abs=1e-10
+        )
 
 
 def test_poisson_is_dispersion_zero():
@@ -109,6 +148,7 @@ def test_table_is_tidy():
 
 
 # --- exact conditional Poisson test ------------------------------------------------------------------------
+
 
 def test_poisson_rate_test_matches_r_poisson_test():
     # R: poisson.test(c(11, 6 + 8 + 7), c(800, 1083 + 1050 + 878)) (the example of ?poisson.test) ->
@@ -132,16 +172,24 @@ def test_poisson_rate_test_agrees_with_statsmodels_exact_conditional_test():
 def test_poisson_rate_test_one_sided_upper_bound_is_the_noninferiority_limit():
     # one-sided test at 2.5 % and the one-sided 97.5 % upper limit are dual: reject iff the limit is below M
     for post in (10, 20, 25, 30):
-        res = poisson_rate_test([post, 30], [12.0, 6.0], alternative="less", rate_ratio_null=1.8, conf_level=0.975)
+        res = poisson_rate_test(
+            [post, 30], [12.0, 6.0], alternative="less", rate_ratio_null=1.8, conf_level=0.975
+        )
         assert res.ci[0] == 0.0
         assert (res.p_value < 0.025) == (res.ci[1] < 1.8)
 
 
 # --- properties ------------------------------------------------------------------------------------------
 
+
 @settings(max_examples=40, deadline=None)
-@given(rr=st.floats(0.2, 0.9), k=st.floats(0.0, 3.0), a1=st.floats(0.001, 0.2), a2=st.floats(0.001, 0.2),
-       approach=st.sampled_from([1, 2, 3]))
+@given(
+    rr=st.floats(0.2, 0.9),
+    k=st.floats(0.0, 3.0),
+    a1=st.floats(0.001, 0.2),
+    a2=st.floats(0.001, 0.2),
+    approach=st.sampled_from([1, 2, 3]),
+)
 def test_sample_size_decreases_as_alpha_grows(rr, k, a1, a2, approach):
     lo, hi = sorted((a1, a2))
     n_hi = negbin_sample_size(2.0, rr, k, 1.0, alpha=hi, power=0.8, approach=approach)
@@ -165,22 +213,41 @@ def test_more_dispersion_needs_more_patients(k1, k2):
 
 # --- bad input -------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: negbin_sample_size(2.0, 1.0, 0.5, 1.0),
-         "The 'rate_ratio' parameter of negbin_sample_size must be different from rate_ratio_null (1.0). Got 1.0."),
-        (lambda: negbin_sample_size(2.0, 0.6, -0.1, 1.0),
-         "The 'dispersion' parameter of negbin_sample_size must be >= 0. Got -0.1."),
-        (lambda: negbin_sample_size(2.0, 0.6, 0.5, 1.0, power=0.04),
-         "The 'power' parameter of negbin_sample_size must be in (alpha, 1). Got 0.04."),
-        (lambda: negbin_sample_size(2.0, 0.6, 0.5, 1.0, approach=4),
-         "The 'approach' parameter of negbin_sample_size must be one of (1, 2, 3). Got 4."),
+        (
+            lambda: negbin_sample_size(2.0, 1.0, 0.5, 1.0),
+            "The 'rate_ratio' parameter of negbin_sample_size must be different from rate_ratio_null (1.0). "
+            "Got 1.0.",
+        ),
+        (
+            lambda: negbin_sample_size(2.0, 0.6, -0.1, 1.0),
+            "The 'dispersion' parameter of negbin_sample_size must be >= 0. Got -0.1.",
+        ),
+        (
+            lambda: negbin_sample_size(2.0, 0.6, 0.5, 1.0, power=0.04),
+            "The 'power' parameter of negbin_sample_size must be in (alpha, 1). Got 0.04.",
+        ),
+        (
+            lambda: negbin_sample_size(2.0, 0.6, 0.5, 1.0, approach=4),
+            "The 'approach' parameter of negbin_sample_size must be one of (1, 2, 3). Got 4.",
+        ),
         (lambda: negbin_sample_size(2.0, 1.2, 0.5, 1.0, alternative="less"), "must be < rate_ratio_null"),
-        (lambda: negbin_power(1, 2.0, 0.6, 0.5, 1.0), "The 'n_control' parameter of negbin_power must be >= 2. Got 1.0."),
-        (lambda: negbin_sample_size(0.0, 0.6, 0.5, 1.0), "The 'rate_control' parameter of negbin_sample_size must be > 0."),
+        (
+            lambda: negbin_power(1, 2.0, 0.6, 0.5, 1.0),
+            "The 'n_control' parameter of negbin_power must be >= 2. Got 1.0.",
+        ),
+        (
+            lambda: negbin_sample_size(0.0, 0.6, 0.5, 1.0),
+            "The 'rate_control' parameter of negbin_sample_size must be > 0.",
+        ),
         (lambda: poisson_rate_test([0, 0], [1.0, 1.0]), "must be at least one event in total"),
-        (lambda: poisson_rate_test([1.5, 2], [1.0, 1.0]), "The 'counts' parameter of poisson_rate_test must be two non-negative integers"),
+        (
+            lambda: poisson_rate_test([1.5, 2], [1.0, 1.0]),
+            "The 'counts' parameter of poisson_rate_test must be two non-negative integers",
+        ),
     ],
 )
 def test_bad_input_names_the_parameter(call, message):

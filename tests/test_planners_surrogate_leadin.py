@@ -1,4 +1,4 @@
-"""Lead-in designs (atmp_hta.planners.surrogate.leadin): exact analytic power versus simulation and brute force."""
+"""Lead-in designs (atmp_hta.planners.surrogate.leadin): analytic power versus simulation and brute force."""
 
 import itertools
 
@@ -11,7 +11,9 @@ from scipy import stats
 from atmp_hta.exceptions import ParameterError
 from atmp_hta.planners.surrogate import leadin_power, leadin_sample_size, poisson_rate_test, simulate_leadin
 
-HOPE_B = dict(rate_leadin=4.19, dispersion=1.0, leadin_years=0.5, post_years=1.0)  # lead-in ABR, Pipe et al. 2023
+HOPE_B = dict(
+    rate_leadin=4.19, dispersion=1.0, leadin_years=0.5, post_years=1.0
+)  # lead-in ABR, Pipe et al. 2023
 
 
 @pytest.mark.parametrize(("rate_ratio", "margin"), [(0.5, 1.0), (0.8, 1.8)])
@@ -20,8 +22,9 @@ def test_analytic_sample_size_agrees_with_simulation_of_frail_patients(rate_rati
     # the planned n must match a simulation of gamma-frailty Poisson patients analysed with the same test,
     # within Monte Carlo error (4 standard errors; 20 000 simulated trials).
     design = leadin_sample_size(rate_ratio=rate_ratio, margin=margin, power=0.9, **HOPE_B)
-    sim = simulate_leadin(design.n_patients_exact, rate_ratio=rate_ratio, margin=margin, n_sim=20_000, rng=20240607,
-                          **HOPE_B)
+    sim = simulate_leadin(
+        design.n_patients_exact, rate_ratio=rate_ratio, margin=margin, n_sim=20_000, rng=20240607, **HOPE_B
+    )
     assert abs(sim.power - design.power_exact) < 4 * sim.mc_se
     assert sim.power > 0.9 - 4 * sim.mc_se
     # and one patient fewer is (analytically) under-powered
@@ -35,8 +38,8 @@ def test_analytic_power_agrees_with_simulation_across_n():
 
 
 def test_power_matches_brute_force_enumeration():
-    # Oracle: enumerate every (lead-in, post) outcome of 2 patients with Poisson counts (no frailty), apply the
-    # exact conditional test of poisson_rate_test and add up the probabilities of rejection.
+    # Oracle: enumerate every (lead-in, post) outcome of 2 patients with Poisson counts (no frailty), apply
+    # the exact conditional test of poisson_rate_test and add up the probabilities of rejection.
     lam, rr, t0, t1, alpha = 3.0, 0.4, 0.5, 1.0, 0.025
     top = 18  # P(Poisson(3) >= 18) < 1e-8
     pre = stats.poisson.pmf(np.arange(top), 2 * lam * t0)
@@ -78,11 +81,22 @@ def test_more_frailty_costs_power():
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: leadin_power(10, 4.0, 1.0, 1.0, 0.5, 1.0), "The 'rate_ratio' parameter of leadin_power must be < margin"),
-        (lambda: leadin_power(10, 4.0, 0.5, -1.0, 0.5, 1.0), "The 'dispersion' parameter of leadin_power must be >= 0. Got -1.0."),
-        (lambda: leadin_power(0, 4.0, 0.5, 1.0, 0.5, 1.0), "The 'n_patients' parameter of leadin_power must be an integer >= 1"),
-        (lambda: leadin_sample_size(4.0, 0.5, 1.0, 0.5, 1.0, power=0.02),
-         "The 'power' parameter of leadin_sample_size must be in (alpha, 1). Got 0.02."),
+        (
+            lambda: leadin_power(10, 4.0, 1.0, 1.0, 0.5, 1.0),
+            "The 'rate_ratio' parameter of leadin_power must be < margin",
+        ),
+        (
+            lambda: leadin_power(10, 4.0, 0.5, -1.0, 0.5, 1.0),
+            "The 'dispersion' parameter of leadin_power must be >= 0. Got -1.0.",
+        ),
+        (
+            lambda: leadin_power(0, 4.0, 0.5, 1.0, 0.5, 1.0),
+            "The 'n_patients' parameter of leadin_power must be an integer >= 1",
+        ),
+        (
+            lambda: leadin_sample_size(4.0, 0.5, 1.0, 0.5, 1.0, power=0.02),
+            "The 'power' parameter of leadin_sample_size must be in (alpha, 1). Got 0.02.",
+        ),
     ],
 )
 def test_bad_input_names_the_parameter(call, message):

@@ -1,4 +1,4 @@
-"""Continuous-surrogate planning (atmp_hta.planners.surrogate.power) against documented R output and statsmodels."""
+"""Continuous-surrogate planning (atmp_hta.planners.surrogate.power) vs documented R output, statsmodels."""
 
 import math
 
@@ -29,6 +29,7 @@ N_TOL = 2e-4
 
 
 # --- documented R output -------------------------------------------------------------------------------
+
 
 def test_two_sample_n_matches_pwr_documented_output():
     # pwr.t.test(d=0.8, sig.level=0.05, power=0.9, type="two.sample", alternative="two.sided")
@@ -66,6 +67,7 @@ def test_one_sample_n_matches_pwr_documented_output(d, n_doc):
 
 # --- statsmodels as an independent implementation of the same noncentral-t power ------------------------
 
+
 @pytest.mark.parametrize("alternative", ["two-sided", "greater"])
 @pytest.mark.parametrize(("d", "n"), [(0.3, 40), (0.8, 12), (1.5, 5)])
 def test_power_agrees_with_statsmodels(d, n, alternative):
@@ -78,7 +80,9 @@ def test_power_agrees_with_statsmodels(d, n, alternative):
 
 
 def test_less_is_the_mirror_of_greater():
-    assert ttest_power(-0.6, 15, alternative="less") == pytest.approx(ttest_power(0.6, 15, alternative="greater"))
+    assert ttest_power(-0.6, 15, alternative="less") == pytest.approx(
+        ttest_power(0.6, 15, alternative="greater")
+    )
 
 
 def test_power_is_vectorised_and_broadcasts():
@@ -93,6 +97,7 @@ def test_sample_size_is_the_inverse_of_power():
 
 
 # --- log-normal biomarkers -------------------------------------------------------------------------------
+
 
 def test_lognormal_round_trip_and_cv():
     mu, sigma = lognormal_from_arithmetic(39.0, 18.7)
@@ -146,13 +151,20 @@ def test_power_increases_with_effect_size(d, step, n, design):
 @given(d=st.floats(0.1, 1.5), a1=st.floats(0.005, 0.1), a2=st.floats(0.005, 0.1), design=designs)
 def test_sample_size_decreases_as_alpha_grows(d, a1, a2, design):
     lo, hi = sorted((a1, a2))
-    assert ttest_sample_size(d, alpha=hi, power=0.8, design=design) <= ttest_sample_size(d, alpha=lo, power=0.8, design=design) + 1e-6
+    assert (
+        ttest_sample_size(d, alpha=hi, power=0.8, design=design)
+        <= ttest_sample_size(d, alpha=lo, power=0.8, design=design) + 1e-6
+    )
 
 
 # --- bad input -------------------------------------------------------------------------------------------
 
+
 def test_power_at_or_below_alpha_is_refused_with_the_project_message():
-    with pytest.raises(ValueError, match=r"^The 'power' parameter of ttest_sample_size must be in \(alpha, 1\)\. Got 0\.03\.$"):
+    with pytest.raises(
+        ValueError,
+        match=r"^The 'power' parameter of ttest_sample_size must be in \(alpha, 1\)\. Got 0\.03\.$",
+    ):
         ttest_sample_size(0.5, alpha=0.05, power=0.03)
 
 
@@ -160,12 +172,27 @@ def test_power_at_or_below_alpha_is_refused_with_the_project_message():
     ("call", "message"),
     [
         (lambda: ttest_power(0.5, 1.5), "The 'n' parameter of ttest_power must be >= 2. Got 1.5."),
-        (lambda: ttest_power(0.5, 10, alpha=1.2), "The 'alpha' parameter of ttest_power must be in (0, 1). Got 1.2."),
-        (lambda: ttest_power(0.5, 10, design="crossover"), "The 'design' parameter of ttest_power must be one of"),
-        (lambda: ttest_sample_size(0.0), "The 'effect_size' parameter of ttest_sample_size must be a non-zero number"),
+        (
+            lambda: ttest_power(0.5, 10, alpha=1.2),
+            "The 'alpha' parameter of ttest_power must be in (0, 1). Got 1.2.",
+        ),
+        (
+            lambda: ttest_power(0.5, 10, design="crossover"),
+            "The 'design' parameter of ttest_power must be one of",
+        ),
+        (
+            lambda: ttest_sample_size(0.0),
+            "The 'effect_size' parameter of ttest_sample_size must be a non-zero number",
+        ),
         (lambda: ttest_sample_size(-0.5, alternative="greater"), "must be > 0 for alternative='greater'"),
-        (lambda: ttest_power(float("nan"), 10), "The 'effect_size' parameter of ttest_power must be finite numbers"),
-        (lambda: gmr_sample_size(1.0, 0.3), "The 'gmr' parameter of gmr_sample_size must be a positive number other than 1"),
+        (
+            lambda: ttest_power(float("nan"), 10),
+            "The 'effect_size' parameter of ttest_power must be finite numbers",
+        ),
+        (
+            lambda: gmr_sample_size(1.0, 0.3),
+            "The 'gmr' parameter of gmr_sample_size must be a positive number other than 1",
+        ),
         (lambda: log_sd_from_cv(-0.1), "The 'cv' parameter of log_sd_from_cv must be > 0. Got -0.1."),
     ],
 )

@@ -39,13 +39,26 @@ def table():
 def test_synopsis_lists_primary_and_secondary_endpoints(table):
     assert list(table.columns) == list(SYNOPSIS_COLUMNS)
     assert table["role"].tolist()[0] == "primary"
-    assert {"surrogate (pharmacodynamic)", "clinical", "prophylaxis", "patient-reported outcome", "safety",
-            "immunogenicity"} <= set(table["domain"])
+    assert {
+        "surrogate (pharmacodynamic)",
+        "clinical",
+        "prophylaxis",
+        "patient-reported outcome",
+        "safety",
+        "immunogenicity",
+    } <= set(table["domain"])
     # the planned size covers the primary and the non-inferiority requirements, plus 10 % drop-out
     p = read_planner_parameters(YAML)
-    ni = leadin_sample_size(p["abr_leadin"], p["rate_ratio_expected"], p["abr_dispersion"], p["leadin_years"],
-                            p["post_years"], alpha=p["alpha_one_sided"], power=p["target_power"],
-                            margin=p["noninferiority_margin"])
+    ni = leadin_sample_size(
+        p["abr_leadin"],
+        p["rate_ratio_expected"],
+        p["abr_dispersion"],
+        p["leadin_years"],
+        p["post_years"],
+        alpha=p["alpha_one_sided"],
+        power=p["target_power"],
+        margin=p["noninferiority_margin"],
+    )
     planned = table.loc[0, "n_planned"]
     assert planned >= math.ceil(ni.n_patients_exact / 0.9 - 1e-9)
     assert planned >= math.ceil(table.loc[0, "n_required"])
@@ -65,11 +78,25 @@ def test_markdown_and_csv_round_trip(table, tmp_path):
 
 
 def test_protocol_synopsis_refuses_bad_endpoints():
-    with pytest.raises(ParameterError, match=r"The 'endpoints\[0\].role' parameter of protocol_synopsis must be one of"):
-        protocol_synopsis([{"role": "main", "domain": "x", "endpoint": "y", "timepoint": "z", "analysis": "w"}])
+    with pytest.raises(
+        ParameterError, match=r"The 'endpoints\[0\].role' parameter of protocol_synopsis must be one of"
+    ):
+        protocol_synopsis(
+            [{"role": "main", "domain": "x", "endpoint": "y", "timepoint": "z", "analysis": "w"}]
+        )
     with pytest.raises(ParameterError, match="must be fields among"):
-        protocol_synopsis([{"role": "primary", "domain": "x", "endpoint": "y", "timepoint": "z", "analysis": "w",
-                            "colour": "red"}])
+        protocol_synopsis(
+            [
+                {
+                    "role": "primary",
+                    "domain": "x",
+                    "endpoint": "y",
+                    "timepoint": "z",
+                    "analysis": "w",
+                    "colour": "red",
+                }
+            ]
+        )
 
 
 def test_parameter_file_needs_sources(tmp_path):
@@ -83,8 +110,9 @@ def test_charts_consume_result_tables_and_render():
     import vl_convert
 
     power = charts.power_curve_chart(power_curve_table([0.5, 1.0], [4, 8, 16, 32]))
-    sizes = charts.sample_size_chart(negbin_sample_size_table(4.19, [0.4, 0.6], [1.0], 1.0, approaches=[3]),
-                                     x="rate_ratio")
+    sizes = charts.sample_size_chart(
+        negbin_sample_size_table(4.19, [0.4, 0.6], [1.0], 1.0, approaches=[3]), x="rate_ratio"
+    )
     res = validate_surrogate(load_armd(), "Diff24", "Diff52", "Treat", "Center", model="reduced")
     trial = charts.trial_level_chart(res.trials, res.r2_trial.estimate)
     svg = vl_convert.vegalite_to_svg(trial.to_dict())

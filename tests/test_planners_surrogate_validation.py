@@ -1,11 +1,10 @@
 """Surrogate validation (atmp_hta.planners.surrogate.validation) on the ARMD trial.
 
-References: Alonso A, Bigirumurame T, Burzykowski T, Buyse M, Molenberghs G, Muchene L, Perualila NJ, Shkedy Z,
-Van der Elst W. Applied Surrogate Endpoint Evaluation Methods with SAS and R. CRC Press 2016: § 3.2.2 (Prentice
-models on ARMD), § 3.4 (relative effect and adjusted association) and § 14.2 (the Surrogate Shiny App /
-``BifixedContCont(..., Model="Reduced", Weighted=TRUE)`` on ARMD). Values are printed to 4 decimals, hence
-the absolute tolerance 5e-5 (1e-4 for derived quantities).
-"""
+Reference: Alonso A, Bigirumurame T, Burzykowski T, Buyse M, Molenberghs G, Muchene L, Perualila NJ,
+Shkedy Z, Van der Elst W. Applied Surrogate Endpoint Evaluation Methods with SAS and R. CRC Press 2016:
+ch. 3 (Prentice models on ARMD, results in § 3.2.2; relative effect and adjusted association) and ch. 14
+(the Surrogate Shiny App, identical to ``BifixedContCont(..., Model="Reduced", Weighted=TRUE)``, on ARMD).
+Values are printed to 4 decimals, hence the absolute tolerance 5e-5 (1e-4 for derived quantities)."""
 
 import numpy as np
 import pandas as pd
@@ -38,7 +37,7 @@ def test_armd_shape(armd):
 
 
 def test_prentice_models_match_the_book(reduced):
-    # Alonso et al. 2016 § 3.2.2: alpha = -0.8893 (s.e. 0.9509, p = 0.3509), beta = -1.4562 (s.e. 1.1771,
+    # Alonso et al. 2016, § 3.2.2: alpha = -0.8893 (s.e. 0.9509, p = 0.3509), beta = -1.4562 (s.e. 1.1771,
     # p = 0.2176), gamma = 0.9256 (s.e. 0.0617, p < 0.0001), beta_S = -0.6362 (s.e. 0.7894, p = 0.4213).
     c = reduced.prentice.coefficients.set_index(["model", "term"])
     expected = {
@@ -57,7 +56,7 @@ def test_prentice_models_match_the_book(reduced):
 
 
 def test_relative_effect_and_adjusted_association_match_the_book(reduced):
-    # § 3.4: RE = 1.6375, delta-method 95 % CI [-0.6522, 3.9273]; rho_Z = 0.7450.
+    # Alonso et al. 2016, ch. 3: RE = 1.6375, delta-method 95 % CI [-0.6522, 3.9273]; rho_Z = 0.7450.
     re = reduced.relative_effect
     assert re.estimate == pytest.approx(1.6375, abs=TOL)
     assert re.ci == pytest.approx((-0.6522, 3.9273), abs=TOL)
@@ -81,8 +80,8 @@ def test_proportion_explained_from_the_books_coefficients(reduced):
 
 
 def test_reduced_weighted_meta_analytic_r2_match_the_book(reduced):
-    # § 14.2, ARMD, reduced fixed-effects model, weighted: R2_indiv = 0.5318 (0.4315, 0.6321),
-    # R2_trial = 0.6585 (0.4695, 0.8476).
+    # Alonso et al. 2016, ch. 14, ARMD, reduced fixed-effects model, weighted:
+    # R2_indiv = 0.5318 (0.4315, 0.6321), R2_trial = 0.6585 (0.4695, 0.8476).
     assert reduced.n_trials == 36 and reduced.n_patients == 181
     assert reduced.r2_individual.estimate == pytest.approx(0.5318, abs=TOL)
     assert reduced.r2_individual.ci == pytest.approx((0.4315, 0.6321), abs=TOL)
@@ -105,7 +104,11 @@ def test_two_stage_fit_agrees_with_statsmodels(armd, model, weighted):
     slope_t = fit_t.params.filter(like=":Treat")
     assert np.allclose(trials["effect_surrogate"].to_numpy(), slope_s.to_numpy(), atol=1e-8)
     assert np.allclose(trials["effect_true"].to_numpy(), slope_t.to_numpy(), atol=1e-8)
-    x = trials[["intercept_surrogate", "effect_surrogate"]] if model == "full" else trials[["effect_surrogate"]]
+    x = (
+        trials[["intercept_surrogate", "effect_surrogate"]]
+        if model == "full"
+        else trials[["effect_surrogate"]]
+    )
     stage2 = sm.WLS(trials["effect_true"], sm.add_constant(x), weights=trials["n"] if weighted else 1.0).fit()
     assert res.r2_trial.estimate == pytest.approx(stage2.rsquared, abs=1e-10)
     assert np.allclose(res.stage2_coefficients, stage2.params.to_numpy(), atol=1e-10)
@@ -133,14 +136,21 @@ def test_surrogate_threshold_effect_zeroes_the_statsmodels_prediction_limit(armd
 
 def test_to_frame_is_tidy(reduced):
     frame = reduced.to_frame()
-    assert list(frame["measure"]) == ["proportion_explained", "relative_effect", "relative_effect_fieller",
-                                      "adjusted_association", "r2_trial", "r2_individual", "surrogate_threshold_effect"]
+    assert list(frame["measure"]) == [
+        "proportion_explained",
+        "relative_effect",
+        "relative_effect_fieller",
+        "adjusted_association",
+        "r2_trial",
+        "r2_individual",
+        "surrogate_threshold_effect",
+    ]
     assert {"estimate", "se", "ci_lower", "ci_upper", "method", "model", "weighted"} <= set(frame.columns)
 
 
 def test_zero_one_coding_leaves_single_trial_measures_and_full_model_residuals_unchanged(armd):
     # With 0/1 coding the effects double and the intercepts move to the control arm, so RE, rho_Z, PE and the
-    # full-model (saturated) residuals are unchanged; the reduced model is a different model (as in Surrogate).
+    # full-model (saturated) residuals are unchanged; the reduced model is another model (as in Surrogate).
     recoded = armd.assign(Treat=(armd["Treat"] + 1) // 2)
     a = validate_surrogate(armd, "Diff24", "Diff52", "Treat", "Center", model="full")
     b = validate_surrogate(recoded, "Diff24", "Diff52", "Treat", "Center", model="full")
@@ -150,8 +160,12 @@ def test_zero_one_coding_leaves_single_trial_measures_and_full_model_residuals_u
 
 
 def test_incomplete_trials_are_dropped_like_surrogate(armd):
-    one_arm = pd.DataFrame({"Id": [900, 901], "Center": [1, 1], "Treat": [1, 1], "Diff24": [0, 3], "Diff52": [1, 2]})
-    res = validate_surrogate(pd.concat([armd, one_arm]), "Diff24", "Diff52", "Treat", "Center", model="reduced")
+    one_arm = pd.DataFrame(
+        {"Id": [900, 901], "Center": [1, 1], "Treat": [1, 1], "Diff24": [0, 3], "Diff52": [1, 2]}
+    )
+    res = validate_surrogate(
+        pd.concat([armd, one_arm]), "Diff24", "Diff52", "Treat", "Center", model="reduced"
+    )
     assert res.n_trials == 36 and res.n_patients == 181
 
 
@@ -168,8 +182,14 @@ def test_results_do_not_depend_on_row_order(armd, reduced, seed):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        (dict(model="mixed"), "The 'model' parameter of validate_surrogate must be one of ('full', 'reduced')"),
-        (dict(surrogate="Diff12"), "The 'surrogate' parameter of validate_surrogate must be a column of data"),
+        (
+            dict(model="mixed"),
+            "The 'model' parameter of validate_surrogate must be one of ('full', 'reduced')",
+        ),
+        (
+            dict(surrogate="Diff12"),
+            "The 'surrogate' parameter of validate_surrogate must be a column of data",
+        ),
         (dict(alpha=0.0), "The 'alpha' parameter of validate_surrogate must be in (0, 1). Got 0.0."),
     ],
 )

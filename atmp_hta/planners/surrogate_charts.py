@@ -42,8 +42,14 @@ def power_curve_chart(table, target_power=0.8, width=420, height=260):
         color=alt.Color("effect_size:N", title="effect size d"),
         tooltip=["effect_size", "n", alt.Tooltip("power:Q", format=".3f")],
     )
-    rule = alt.Chart(pd.DataFrame({"power": [float(target_power)]})).mark_rule(strokeDash=[4, 4]).encode(y="power:Q")
-    return alt.layer(base.mark_line(point=True), rule).properties(width=width, height=height, title="Power curves")
+    rule = (
+        alt.Chart(pd.DataFrame({"power": [float(target_power)]}))
+        .mark_rule(strokeDash=[4, 4])
+        .encode(y="power:Q")
+    )
+    return alt.layer(base.mark_line(point=True), rule).properties(
+        width=width, height=height, title="Power curves"
+    )
 
 
 def sample_size_chart(table, x="effect_size", width=420, height=260):
@@ -65,7 +71,9 @@ def sample_size_chart(table, x="effect_size", width=420, height=260):
         .mark_line(point=True)
         .encode(
             x=alt.X(f"{x}:Q", title=x.replace("_", " ")),
-            y=alt.Y(f"{size}:Q", title="required size (control group)" if size == "n_control" else "required n"),
+            y=alt.Y(
+                f"{size}:Q", title="required size (control group)" if size == "n_control" else "required n"
+            ),
             color=alt.Color("power:N", title="target power"),
             tooltip=[x, "power", alt.Tooltip(f"{size}:Q", format=".1f")],
         )
@@ -76,7 +84,8 @@ def sample_size_chart(table, x="effect_size", width=420, height=260):
 def trial_level_chart(trials, r2_trial=None, width=360, height=300):
     """Trial-level surrogacy: treatment effect on T against effect on S, circle area ∝ trial size.
 
-    ``trials`` is ``validate_surrogate(...).trials``; its ``fitted_effect_true`` column draws the stage-2 line.
+    ``trials`` is ``validate_surrogate(...).trials``; its ``fitted_effect_true`` column draws the stage-2
+    line.
 
     Examples
     --------
@@ -87,14 +96,20 @@ def trial_level_chart(trials, r2_trial=None, width=360, height=300):
     """
     _need(trials, ("effect_surrogate", "effect_true", "n", "fitted_effect_true"), "trial_level_chart")
     title = "Trial-level surrogacy" + ("" if r2_trial is None else f" (R² trial = {float(r2_trial):.3f})")
-    points = alt.Chart(trials).mark_circle(opacity=0.6).encode(
-        x=alt.X("effect_surrogate:Q", title="treatment effect on surrogate"),
-        y=alt.Y("effect_true:Q", title="treatment effect on true endpoint"),
-        size=alt.Size("n:Q", title="patients"),
-        tooltip=["trial", "n", "effect_surrogate", "effect_true"],
+    points = (
+        alt.Chart(trials)
+        .mark_circle(opacity=0.6)
+        .encode(
+            x=alt.X("effect_surrogate:Q", title="treatment effect on surrogate"),
+            y=alt.Y("effect_true:Q", title="treatment effect on true endpoint"),
+            size=alt.Size("n:Q", title="patients"),
+            tooltip=["trial", "n", "effect_surrogate", "effect_true"],
+        )
     )
-    line = alt.Chart(trials).mark_line(color="black").encode(
-        x="effect_surrogate:Q", y="fitted_effect_true:Q", order="effect_surrogate:Q"
+    line = (
+        alt.Chart(trials)
+        .mark_line(color="black")
+        .encode(x="effect_surrogate:Q", y="fitted_effect_true:Q", order="effect_surrogate:Q")
     )
     return alt.layer(points, line).properties(width=width, height=height, title=title)
 

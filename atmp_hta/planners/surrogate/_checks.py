@@ -1,4 +1,4 @@
-"""Boundary checks shared by the surrogate-planner kernels (one message template, see ``atmp_hta.exceptions``)."""
+"""Boundary checks shared by the surrogate-planner kernels (message template: ``atmp_hta.exceptions``)."""
 
 from __future__ import annotations
 

@@ -145,7 +145,9 @@ class BridgePrediction:
         return np.where(idx < 0, 0.0, cdf[np.maximum(idx, 0)])
 
 
-def predict_abr(fix_geometric_mean, fix_log_sd, years, dispersion, intercept, slope, n_nodes=80, max_count=None):
+def predict_abr(
+    fix_geometric_mean, fix_log_sd, years, dispersion, intercept, slope, n_nodes=80, max_count=None
+):
     """Predictive distribution of a dosed patient's bleed count, integrating over log-normal FIX activity.
 
     Parameters
@@ -200,7 +202,18 @@ def predict_abr(fix_geometric_mean, fix_log_sd, years, dispersion, intercept, sl
         max_count = int(dist.ppf(1 - 1e-9)) + 1
     counts = np.arange(int(max_count) + 1)
     pmf = (_count_pmf(counts[:, None], means[None, :], k) * weights[None, :]).sum(axis=1)
-    table = pd.DataFrame({"count": counts, "abr": counts / t, "probability": pmf, "cumulative": np.cumsum(pmf)})
+    table = pd.DataFrame(
+        {"count": counts, "abr": counts / t, "probability": pmf, "cumulative": np.cumsum(pmf)}
+    )
     mean_abr = float(np.exp(a + b * np.log(gm) + b**2 * s**2 / 2.0))
-    return BridgePrediction(mean_abr=mean_abr, prob_zero_bleeds=float(pmf[0]), table=table, fix_geometric_mean=gm,
-                            fix_log_sd=s, years=t, dispersion=k, intercept=a, slope=b)
+    return BridgePrediction(
+        mean_abr=mean_abr,
+        prob_zero_bleeds=float(pmf[0]),
+        table=table,
+        fix_geometric_mean=gm,
+        fix_log_sd=s,
+        years=t,
+        dispersion=k,
+        intercept=a,
+        slope=b,
+    )

@@ -38,7 +38,9 @@ APPROACHES = (1, 2, 3)
 _ALTERNATIVES = ("two-sided", "less", "greater")
 
 
-def negbin_variances(rate_control, rate_ratio, dispersion, exposure, allocation=1.0, approach=3, rate_ratio_null=1.0):
+def negbin_variances(
+    rate_control, rate_ratio, dispersion, exposure, allocation=1.0, approach=3, rate_ratio_null=1.0
+):
     """Per-control-patient variances (V₀ under the null, V₁ under the alternative) of the log rate ratio.
 
     Notes
@@ -65,7 +67,10 @@ def negbin_variances(rate_control, rate_ratio, dispersion, exposure, allocation=
     >>> round(float(v1), 6)
     0.580952
     """
-    r0, rr, k, t, kap, rr0 = (np.asarray(x, dtype=float) for x in (rate_control, rate_ratio, dispersion, exposure, allocation, rate_ratio_null))
+    r0, rr, k, t, kap, rr0 = (
+        np.asarray(x, dtype=float)
+        for x in (rate_control, rate_ratio, dispersion, exposure, allocation, rate_ratio_null)
+    )
     r1 = rr * r0
     extra = (1.0 + kap) * k / kap
 
@@ -83,7 +88,18 @@ def negbin_variances(rate_control, rate_ratio, dispersion, exposure, allocation=
     return v0, v1
 
 
-def _check_counts_inputs(where, rate_control, rate_ratio, dispersion, exposure, alpha, allocation, approach, alternative, rate_ratio_null):
+def _check_counts_inputs(
+    where,
+    rate_control,
+    rate_ratio,
+    dispersion,
+    exposure,
+    alpha,
+    allocation,
+    approach,
+    alternative,
+    rate_ratio_null,
+):
     check_positive("rate_control", rate_control, where)
     rr = check_positive("rate_ratio", rate_ratio, where)
     check_positive("dispersion", dispersion, where, allow_zero=True)
@@ -96,11 +112,20 @@ def _check_counts_inputs(where, rate_control, rate_ratio, dispersion, exposure, 
     rr, rr0 = np.broadcast_arrays(rr, rr0)
     same = np.isclose(rr, rr0, rtol=0, atol=1e-12)
     if np.any(same):
-        raise invalid("rate_ratio", f"different from rate_ratio_null ({float(rr0[same].ravel()[0])!r})", first_bad(rr, same), where)
+        raise invalid(
+            "rate_ratio",
+            f"different from rate_ratio_null ({float(rr0[same].ravel()[0])!r})",
+            first_bad(rr, same),
+            where,
+        )
     if alternative == "less" and np.any(rr > rr0):
-        raise invalid("rate_ratio", "< rate_ratio_null for alternative='less'", first_bad(rr, rr > rr0), where)
+        raise invalid(
+            "rate_ratio", "< rate_ratio_null for alternative='less'", first_bad(rr, rr > rr0), where
+        )
     if alternative == "greater" and np.any(rr < rr0):
-        raise invalid("rate_ratio", "> rate_ratio_null for alternative='greater'", first_bad(rr, rr < rr0), where)
+        raise invalid(
+            "rate_ratio", "> rate_ratio_null for alternative='greater'", first_bad(rr, rr < rr0), where
+        )
 
 
 def _z_alpha(alpha, alternative):
@@ -165,13 +190,26 @@ def negbin_sample_size(
     1310.7
     """
     where = "negbin_sample_size"
-    _check_counts_inputs(where, rate_control, rate_ratio, dispersion, exposure, alpha, allocation, approach, alternative, rate_ratio_null)
+    _check_counts_inputs(
+        where,
+        rate_control,
+        rate_ratio,
+        dispersion,
+        exposure,
+        alpha,
+        allocation,
+        approach,
+        alternative,
+        rate_ratio_null,
+    )
     p = as_float_array("power", power, where)
     a = np.asarray(alpha, dtype=float)
     bad = ~((p > a) & (p < 1.0))
     if np.any(bad):
         raise invalid("power", "in (alpha, 1)", first_bad(np.broadcast_to(p, bad.shape), bad), where)
-    v0, v1 = negbin_variances(rate_control, rate_ratio, dispersion, exposure, allocation, approach, rate_ratio_null)
+    v0, v1 = negbin_variances(
+        rate_control, rate_ratio, dispersion, exposure, allocation, approach, rate_ratio_null
+    )
     effect = np.log(np.asarray(rate_ratio, dtype=float)) - np.log(np.asarray(rate_ratio_null, dtype=float))
     n = (_z_alpha(alpha, alternative) * np.sqrt(v0) + stats.norm.isf(1.0 - p) * np.sqrt(v1)) ** 2 / effect**2
     return n[()] if np.ndim(n) == 0 else n
@@ -209,18 +247,42 @@ def negbin_power(
     0.6207448
     """
     where = "negbin_power"
-    _check_counts_inputs(where, rate_control, rate_ratio, dispersion, exposure, alpha, allocation, approach, alternative, rate_ratio_null)
+    _check_counts_inputs(
+        where,
+        rate_control,
+        rate_ratio,
+        dispersion,
+        exposure,
+        alpha,
+        allocation,
+        approach,
+        alternative,
+        rate_ratio_null,
+    )
     n = as_float_array("n_control", n_control, where)
     if np.any(n < 2):
         raise invalid("n_control", ">= 2", first_bad(n, n < 2), where)
-    v0, v1 = negbin_variances(rate_control, rate_ratio, dispersion, exposure, allocation, approach, rate_ratio_null)
-    effect = np.abs(np.log(np.asarray(rate_ratio, dtype=float)) - np.log(np.asarray(rate_ratio_null, dtype=float)))
+    v0, v1 = negbin_variances(
+        rate_control, rate_ratio, dispersion, exposure, allocation, approach, rate_ratio_null
+    )
+    effect = np.abs(
+        np.log(np.asarray(rate_ratio, dtype=float)) - np.log(np.asarray(rate_ratio_null, dtype=float))
+    )
     out = stats.norm.cdf((np.sqrt(n) * effect - _z_alpha(alpha, alternative) * np.sqrt(v0)) / np.sqrt(v1))
     return out[()] if np.ndim(out) == 0 else out
 
 
-def poisson_sample_size(rate_control, rate_ratio, exposure, alpha=0.05, power=0.8, approach=3, allocation=1.0,
-                        alternative="two-sided", rate_ratio_null=1.0):
+def poisson_sample_size(
+    rate_control,
+    rate_ratio,
+    exposure,
+    alpha=0.05,
+    power=0.8,
+    approach=3,
+    allocation=1.0,
+    alternative="two-sided",
+    rate_ratio_null=1.0,
+):
     """Unrounded control-group size for two Poisson rates: :func:`negbin_sample_size` with dispersion 0.
 
     Examples
@@ -228,12 +290,32 @@ def poisson_sample_size(rate_control, rate_ratio, exposure, alpha=0.05, power=0.
     >>> round(float(poisson_sample_size(3.0, 0.7, 1.0)), 2)
     48.85
     """
-    return negbin_sample_size(rate_control, rate_ratio, 0.0, exposure, alpha=alpha, power=power, approach=approach,
-                              allocation=allocation, alternative=alternative, rate_ratio_null=rate_ratio_null)
+    return negbin_sample_size(
+        rate_control,
+        rate_ratio,
+        0.0,
+        exposure,
+        alpha=alpha,
+        power=power,
+        approach=approach,
+        allocation=allocation,
+        alternative=alternative,
+        rate_ratio_null=rate_ratio_null,
+    )
 
 
-def negbin_sample_size_table(rate_control, rate_ratios, dispersions, exposure, alpha=0.05, powers=(0.8, 0.9),
-                             approaches=APPROACHES, allocation=1.0, alternative="two-sided", rate_ratio_null=1.0):
+def negbin_sample_size_table(
+    rate_control,
+    rate_ratios,
+    dispersions,
+    exposure,
+    alpha=0.05,
+    powers=(0.8, 0.9),
+    approaches=APPROACHES,
+    allocation=1.0,
+    alternative="two-sided",
+    rate_ratio_null=1.0,
+):
     """Tidy sample sizes over rate ratios × dispersions × powers × approaches (for sample-size curves).
 
     Returns
@@ -249,14 +331,40 @@ def negbin_sample_size_table(rate_control, rate_ratios, dispersions, exposure, a
     """
     rows = []
     for approach in approaches:
-        rr, k, pw = np.meshgrid(np.atleast_1d(rate_ratios), np.atleast_1d(dispersions), np.atleast_1d(powers), indexing="ij")
-        n0 = np.asarray(negbin_sample_size(rate_control, rr, k, exposure, alpha=alpha, power=pw, approach=approach,
-                                           allocation=allocation, alternative=alternative, rate_ratio_null=rate_ratio_null))
-        rows.append(pd.DataFrame({
-            "approach": approach, "rate_control": float(rate_control), "rate_ratio": rr.ravel(), "dispersion": k.ravel(),
-            "exposure": float(exposure), "allocation": float(allocation), "alpha": float(alpha), "power": pw.ravel(),
-            "n_control": n0.ravel(), "n_treated": allocation * n0.ravel(), "n_total": (1 + allocation) * n0.ravel(),
-        }))
+        rr, k, pw = np.meshgrid(
+            np.atleast_1d(rate_ratios), np.atleast_1d(dispersions), np.atleast_1d(powers), indexing="ij"
+        )
+        n0 = np.asarray(
+            negbin_sample_size(
+                rate_control,
+                rr,
+                k,
+                exposure,
+                alpha=alpha,
+                power=pw,
+                approach=approach,
+                allocation=allocation,
+                alternative=alternative,
+                rate_ratio_null=rate_ratio_null,
+            )
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "approach": approach,
+                    "rate_control": float(rate_control),
+                    "rate_ratio": rr.ravel(),
+                    "dispersion": k.ravel(),
+                    "exposure": float(exposure),
+                    "allocation": float(allocation),
+                    "alpha": float(alpha),
+                    "power": pw.ravel(),
+                    "n_control": n0.ravel(),
+                    "n_treated": allocation * n0.ravel(),
+                    "n_total": (1 + allocation) * n0.ravel(),
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     out["n_total_rounded"] = (np.ceil(out["n_control"] - 1e-9) + np.ceil(out["n_treated"] - 1e-9)).astype(int)
     return out
@@ -277,13 +385,24 @@ class PoissonRateTest:
 
     def to_frame(self):
         """One-row tidy table."""
-        return pd.DataFrame([{
-            "count_1": self.counts[0], "count_2": self.counts[1], "exposure_1": self.exposures[0],
-            "exposure_2": self.exposures[1], "rate_ratio": self.rate_ratio, "ci_lower": self.ci[0],
-            "ci_upper": self.ci[1], "p_value": self.p_value, "rate_ratio_null": self.rate_ratio_null,
-            "alternative": self.alternative, "conf_level": self.conf_level,
-            "method": "exact conditional (binomial) test",
-        }])
+        return pd.DataFrame(
+            [
+                {
+                    "count_1": self.counts[0],
+                    "count_2": self.counts[1],
+                    "exposure_1": self.exposures[0],
+                    "exposure_2": self.exposures[1],
+                    "rate_ratio": self.rate_ratio,
+                    "ci_lower": self.ci[0],
+                    "ci_upper": self.ci[1],
+                    "p_value": self.p_value,
+                    "rate_ratio_null": self.rate_ratio_null,
+                    "alternative": self.alternative,
+                    "conf_level": self.conf_level,
+                    "method": "exact conditional (binomial) test",
+                }
+            ]
+        )
 
 
 def poisson_rate_test(counts, exposures, rate_ratio_null=1.0, alternative="two-sided", conf_level=0.95):
@@ -347,7 +466,12 @@ def poisson_rate_test(counts, exposures, rate_ratio_null=1.0, alternative="two-s
 
     ratio = np.inf if c[1] == 0 else (c[0] / t1) / (c[1] / t2)
     return PoissonRateTest(
-        counts=(int(c[0]), int(c[1])), exposures=(t1, t2), rate_ratio=float(ratio),
-        ci=(float(to_ratio(ci_p.low)), float(to_ratio(ci_p.high))), p_value=float(res.pvalue),
-        rate_ratio_null=r0, alternative=alternative, conf_level=level,
+        counts=(int(c[0]), int(c[1])),
+        exposures=(t1, t2),
+        rate_ratio=float(ratio),
+        ci=(float(to_ratio(ci_p.low)), float(to_ratio(ci_p.high))),
+        p_value=float(res.pvalue),
+        rate_ratio_null=r0,
+        alternative=alternative,
+        conf_level=level,
     )

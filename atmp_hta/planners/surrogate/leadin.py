@@ -5,8 +5,8 @@ period of ``post_years`` (rate RR·λ). Patients differ by a gamma frailty G (me
 periods, so a patient's counts are negative binomial. Given a patient's total count, the post-treatment count
 is binomial with p = RR·t₁/(RR·t₁ + t₀) whatever the frailty; summed over patients, the post-treatment total
 given the overall total is binomial too. The analysis is therefore the exact conditional test of
-:func:`~atmp_hta.planners.surrogate.counts.poisson_rate_test` on pooled counts, and the design is planned on the
-conditional binomial, averaged over the negative-binomial distribution of the total number of bleeds.
+:func:`~atmp_hta.planners.surrogate.counts.poisson_rate_test` on pooled counts, and the design is planned on
+the conditional binomial, averaged over the negative-binomial distribution of the total number of bleeds.
 """
 
 from __future__ import annotations
@@ -43,7 +43,9 @@ def _check(where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years,
     a = float(check_probability_open("alpha", alpha, where))
     m = float(check_positive("margin", margin, where))
     if rr >= m:
-        raise invalid("rate_ratio", f"< margin ({m!r}); the test is H0: RR >= margin against RR < margin", rr, where)
+        raise invalid(
+            "rate_ratio", f"< margin ({m!r}); the test is H0: RR >= margin against RR < margin", rr, where
+        )
     return lam, rr, k, t0, t1, a, m
 
 
@@ -60,7 +62,7 @@ def _critical_counts(total, p_null, alpha):
 
 
 def _total_distribution(n, mean_per_patient, k):
-    """Support and pmf of the pooled number of bleeds over n patients (negative binomial, or Poisson if k = 0)."""
+    """Support and pmf of the pooled bleed count of n patients (negative binomial; Poisson if k = 0)."""
     mean = n * mean_per_patient
     if k == 0 or n / k > 1e8:  # the negative binomial is Poisson to double precision
         dist = stats.poisson(mean)
@@ -72,7 +74,9 @@ def _total_distribution(n, mean_per_patient, k):
     return support, dist.pmf(support)
 
 
-def leadin_power(n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=0.025, margin=1.0):
+def leadin_power(
+    n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=0.025, margin=1.0
+):
     """Power of the exact conditional lead-in test, averaged over the number of bleeds.
 
     Parameters
@@ -117,7 +121,9 @@ def leadin_power(n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, 
     1.0
     """
     where = "leadin_power"
-    lam, rr, k, t0, t1, a, m = _check(where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin)
+    lam, rr, k, t0, t1, a, m = _check(
+        where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin
+    )
     n = as_float_array("n_patients", n_patients, where)
     if np.any(n < 1) or np.any(n != np.round(n)):
         raise invalid("n_patients", "an integer >= 1", first_bad(n, (n < 1) | (n != np.round(n))), where)
@@ -157,8 +163,17 @@ class LeadinSampleSize:
         return pd.DataFrame([self.__dict__])
 
 
-def leadin_sample_size(rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=0.025, power=0.8,
-                       margin=1.0, n_max=2000):
+def leadin_sample_size(
+    rate_leadin,
+    rate_ratio,
+    dispersion,
+    leadin_years,
+    post_years,
+    alpha=0.025,
+    power=0.8,
+    margin=1.0,
+    n_max=2000,
+):
     """Number of patients for a lead-in design, analytic (normal) and exact (conditional binomial).
 
     Parameters
@@ -190,7 +205,9 @@ def leadin_sample_size(rate_leadin, rate_ratio, dispersion, leadin_years, post_y
     (39.4, 14)
     """
     where = "leadin_sample_size"
-    lam, rr, k, t0, t1, a, m = _check(where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin)
+    lam, rr, k, t0, t1, a, m = _check(
+        where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin
+    )
     pw = float(check_probability_open("power", power, where))
     if pw <= a:
         raise invalid("power", "in (alpha, 1)", pw, where)
@@ -207,9 +224,20 @@ def leadin_sample_size(rate_leadin, rate_ratio, dispersion, leadin_years, post_y
     if n_exact is None:
         raise invalid("power", f"reachable with at most n_max={n_max} patients", pw, where)
     return LeadinSampleSize(
-        n_patients=float(n_normal), events_required=float(events), n_patients_exact=int(n_exact),
-        power_exact=power_exact, p_alternative=float(p1), p_null=float(p0), rate_leadin=lam, rate_ratio=rr,
-        dispersion=k, leadin_years=t0, post_years=t1, alpha=a, power=pw, margin=m,
+        n_patients=float(n_normal),
+        events_required=float(events),
+        n_patients_exact=int(n_exact),
+        power_exact=power_exact,
+        p_alternative=float(p1),
+        p_null=float(p0),
+        rate_leadin=lam,
+        rate_ratio=rr,
+        dispersion=k,
+        leadin_years=t0,
+        post_years=t1,
+        alpha=a,
+        power=pw,
+        margin=m,
     )
 
 
@@ -228,13 +256,23 @@ class LeadinSimulation:
         return pd.DataFrame([self.__dict__ | {"seed": repr(self.seed)}])
 
 
-def simulate_leadin(n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=0.025,
-                    margin=1.0, n_sim=10_000, rng=None):
-    """Simulate lead-in trials of negative-binomial patients with frailty and apply the exact conditional test.
+def simulate_leadin(
+    n_patients,
+    rate_leadin,
+    rate_ratio,
+    dispersion,
+    leadin_years,
+    post_years,
+    alpha=0.025,
+    margin=1.0,
+    n_sim=10_000,
+    rng=None,
+):
+    """Simulate lead-in trials of negative-binomial patients with frailty; apply the exact conditional test.
 
-    Each simulated patient draws a frailty G ~ Gamma(1/k, scale k) (G = 1 when k = 0), then Poisson counts with
-    means G λ t₀ (lead-in) and G RR λ t₁ (after dosing). Every trial pools its counts and rejects when the
-    post-treatment count is at most the critical value of :func:`leadin_power`.
+    Each simulated patient draws a frailty G ~ Gamma(1/k, scale k) (G = 1 when k = 0), then Poisson counts
+    with means G λ t₀ (lead-in) and G RR λ t₁ (after dosing). Every trial pools its counts and rejects when
+    the post-treatment count is at most the critical value of :func:`leadin_power`.
 
     Returns
     -------
@@ -248,7 +286,9 @@ def simulate_leadin(n_patients, rate_leadin, rate_ratio, dispersion, leadin_year
     True
     """
     where = "simulate_leadin"
-    lam, rr, k, t0, t1, a, m = _check(where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin)
+    lam, rr, k, t0, t1, a, m = _check(
+        where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin
+    )
     n = int(n_patients)
     if n < 1 or n != n_patients:
         raise invalid("n_patients", "an integer >= 1", n_patients, where)
@@ -263,5 +303,11 @@ def simulate_leadin(n_patients, rate_leadin, rate_ratio, dispersion, leadin_year
     total = before + after
     reject = after <= _critical_counts(total, p0, a)
     p_hat = float(reject.mean())
-    return LeadinSimulation(n_patients=n, n_sim=int(n_sim), power=p_hat, mc_se=float(np.sqrt(p_hat * (1 - p_hat) / n_sim)),
-                            mean_bleeds=float(total.mean()), seed=rng)
+    return LeadinSimulation(
+        n_patients=n,
+        n_sim=int(n_sim),
+        power=p_hat,
+        mc_se=float(np.sqrt(p_hat * (1 - p_hat) / n_sim)),
+        mean_bleeds=float(total.mean()),
+        seed=rng,
+    )

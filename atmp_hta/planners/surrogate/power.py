@@ -344,7 +344,9 @@ def power_curve_table(effect_sizes, n_values, alpha=0.05, design="two-sample", a
     )
 
 
-def sample_size_table(effect_sizes, powers=(0.8, 0.9), alpha=0.05, design="two-sample", alternative="two-sided"):
+def sample_size_table(
+    effect_sizes, powers=(0.8, 0.9), alpha=0.05, design="two-sample", alternative="two-sided"
+):
     """Tidy sample-size curves: one row per effect size × target power.
 
     Returns

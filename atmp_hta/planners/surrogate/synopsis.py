@@ -2,8 +2,9 @@
 
 :func:`protocol_synopsis` turns endpoint plans into one tidy table (one row per endpoint);
 :func:`haemophilia_b_synopsis` builds the table of an AAV Factor IX Phase II from a parameter mapping (the
-``values`` of ``parameters/planners/surrogate_haemophilia_b.yaml``, see :func:`read_planner_parameters`), calling
-the planning kernels of this package; :func:`synopsis_to_markdown` and :func:`synopsis_to_csv` export it.
+``values`` of ``parameters/planners/surrogate_haemophilia_b.yaml``, see :func:`read_planner_parameters`),
+calling the planning kernels of this package; :func:`synopsis_to_markdown` and :func:`synopsis_to_csv`
+export it.
 """
 
 from __future__ import annotations
@@ -38,8 +39,18 @@ __all__ = [
 ]
 
 SYNOPSIS_COLUMNS = (
-    "role", "domain", "endpoint", "timepoint", "analysis", "hypothesis", "alpha", "target_power",
-    "n_required", "n_planned", "power_at_planned", "justification",
+    "role",
+    "domain",
+    "endpoint",
+    "timepoint",
+    "analysis",
+    "hypothesis",
+    "alpha",
+    "target_power",
+    "n_required",
+    "n_planned",
+    "power_at_planned",
+    "justification",
 )
 _ROLES = ("primary", "key secondary", "secondary", "exploratory", "safety")
 
@@ -90,7 +101,9 @@ def protocol_synopsis(endpoints: Sequence[EndpointPlan | Mapping]):
             try:
                 plan = EndpointPlan(**item)
             except TypeError as err:
-                raise invalid(f"endpoints[{i}]", "role, domain, endpoint, timepoint and analysis", sorted(item), where) from err
+                raise invalid(
+                    f"endpoints[{i}]", "role, domain, endpoint, timepoint and analysis", sorted(item), where
+                ) from err
         if plan.role not in _ROLES:
             raise invalid(f"endpoints[{i}].role", f"one of {_ROLES}", plan.role, where)
         rows.append(asdict(plan))
@@ -144,8 +157,9 @@ def synopsis_to_csv(table, path=None):
 def read_planner_parameters(path):
     """Values of a planner parameter file: ``{name: value}`` from its ``parameters`` section.
 
-    Each entry of the file's ``parameters`` mapping is ``{value: ..., unit: ..., source: ... | assumption: ...}``;
-    an entry without a ``source`` must say ``assumption``.
+    Each entry of the file's ``parameters`` mapping is
+    ``{value: ..., unit: ..., source: ... | assumption: ...}``; an entry without a ``source`` must say
+    ``assumption``.
     """
     where = "read_planner_parameters"
     doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
@@ -162,9 +176,22 @@ def read_planner_parameters(path):
 
 
 _REQUIRED = (
-    "fix_mean_iu_dl", "fix_sd_iu_dl", "fix_null_geometric_mean_iu_dl", "alpha_one_sided", "target_power",
-    "abr_leadin", "abr_dispersion", "leadin_years", "post_years", "rate_ratio_expected", "noninferiority_margin",
-    "dropout", "fix_abr_calibration_fix", "fix_abr_calibration_abr", "pro_effect_size", "safety_event_rate",
+    "fix_mean_iu_dl",
+    "fix_sd_iu_dl",
+    "fix_null_geometric_mean_iu_dl",
+    "alpha_one_sided",
+    "target_power",
+    "abr_leadin",
+    "abr_dispersion",
+    "leadin_years",
+    "post_years",
+    "rate_ratio_expected",
+    "noninferiority_margin",
+    "dropout",
+    "fix_abr_calibration_fix",
+    "fix_abr_calibration_abr",
+    "pro_effect_size",
+    "safety_event_rate",
 )
 
 
@@ -199,51 +226,127 @@ def haemophilia_b_synopsis(params: Mapping):
     mu, sigma = lognormal_from_arithmetic(float(p["fix_mean_iu_dl"]), float(p["fix_sd_iu_dl"]))
     mu, sigma = float(mu), float(sigma)
     d = (mu - math.log(float(p["fix_null_geometric_mean_iu_dl"]))) / sigma
-    n_primary = float(ttest_sample_size(d, alpha=alpha, power=target, design="one-sample", alternative="greater"))
+    n_primary = float(
+        ttest_sample_size(d, alpha=alpha, power=target, design="one-sample", alternative="greater")
+    )
     intercept, slope = calibrate_fix_abr(p["fix_abr_calibration_fix"], p["fix_abr_calibration_abr"])
-    bridge = predict_abr(math.exp(mu), sigma, float(p["post_years"]), float(p["abr_dispersion"]), intercept, slope)
-    leadin_kw = dict(rate_leadin=float(p["abr_leadin"]), rate_ratio=float(p["rate_ratio_expected"]),
-                     dispersion=float(p["abr_dispersion"]), leadin_years=float(p["leadin_years"]),
-                     post_years=float(p["post_years"]), alpha=alpha, power=target)
+    bridge = predict_abr(
+        math.exp(mu), sigma, float(p["post_years"]), float(p["abr_dispersion"]), intercept, slope
+    )
+    leadin_kw = dict(
+        rate_leadin=float(p["abr_leadin"]),
+        rate_ratio=float(p["rate_ratio_expected"]),
+        dispersion=float(p["abr_dispersion"]),
+        leadin_years=float(p["leadin_years"]),
+        post_years=float(p["post_years"]),
+        alpha=alpha,
+        power=target,
+    )
     ni = leadin_sample_size(margin=float(p["noninferiority_margin"]), **leadin_kw)
     sup = leadin_sample_size(margin=1.0, **leadin_kw)
     n_core = max(math.ceil(n_primary - 1e-9), ni.n_patients_exact)
     n_planned = math.ceil(n_core / (1.0 - float(p["dropout"])) - 1e-9)
-    power_sup = float(leadin_power(n_core, margin=1.0, **{k: v for k, v in leadin_kw.items() if k != "power"}))
+    power_sup = float(
+        leadin_power(n_core, margin=1.0, **{k: v for k, v in leadin_kw.items() if k != "power"})
+    )
     power_pro = float(ttest_power(float(p["pro_effect_size"]), n_core, alpha=2 * alpha, design="paired"))
     rate = float(p["safety_event_rate"])
     detect = 1.0 - (1.0 - rate) ** n_core
     share_5 = float(prob_above_threshold(5.0, math.exp(mu), sigma))
     share_prophylaxis_free = float(bridge.prob_abr_at_most(1.0))
     plans = [
-        EndpointPlan("primary", "surrogate (pharmacodynamic)", "FIX activity (one-stage assay)", "week 26",
-                     "one-sample t-test on ln FIX, one-sided", f"GM FIX > {p['fix_null_geometric_mean_iu_dl']} IU/dL",
-                     alpha, target, n_primary, n_planned, float(ttest_power(d, n_core, alpha=alpha, design="one-sample", alternative="greater")),
-                     f"expected GM {math.exp(mu):.1f} IU/dL (log SD {sigma:.3f}); d = {d:.2f}; "
-                     f"P(FIX > 5 IU/dL) = {share_5:.3f}"),
-        EndpointPlan("key secondary", "clinical", "ABR, post-treatment vs lead-in (non-inferiority)",
-                     f"months 7-{6 + round(12 * float(p['post_years']))} vs >= {round(12 * float(p['leadin_years']))}-month lead-in",
-                     "exact conditional test of pooled counts", f"upper {100 * (1 - alpha):.1f}% bound of RR < {ni.margin}",
-                     alpha, target, ni.n_patients, n_planned, float(ni.power_exact),
-                     f"lead-in ABR {ni.rate_leadin}, RR {ni.rate_ratio}, frailty variance {ni.dispersion}; "
-                     f"{ni.events_required:.0f} bleeds needed; exact n = {ni.n_patients_exact}"),
-        EndpointPlan("key secondary", "clinical", "ABR, post-treatment vs lead-in (superiority)", "as above",
-                     "exact conditional test of pooled counts", "RR < 1", alpha, target, sup.n_patients, n_planned,
-                     power_sup, f"exact n for superiority = {sup.n_patients_exact}; bridge-predicted mean ABR after "
-                     f"dosing {bridge.mean_abr:.2f}"),
-        EndpointPlan("secondary", "prophylaxis", "Free of continuous prophylaxis", "months 7-18",
-                     "proportion with exact 95% CI", "descriptive", justification=(
-                         f"bridge-predicted share with ABR <= 1: {share_prophylaxis_free:.2f}")),
-        EndpointPlan("secondary", "patient-reported outcome", "Hem-B-QoL / EQ-5D-5L change from baseline",
-                     "month 12", "paired t-test, two-sided", "mean change != 0", 2 * alpha, float("nan"),
-                     float(ttest_sample_size(float(p["pro_effect_size"]), alpha=2 * alpha, power=target, design="paired")),
-                     n_planned, power_pro, f"standardised change d = {p['pro_effect_size']} (assumption)"),
-        EndpointPlan("safety", "safety", "ALT elevation > ULN / hepatotoxicity requiring steroids", "through month 18",
-                     "incidence with exact 95% CI", "descriptive", n_planned=n_planned, power_at_planned=detect,
-                     justification=f"P(at least one event | incidence {rate}) with n = {n_core}"),
-        EndpointPlan("safety", "immunogenicity", "Anti-AAV neutralising antibodies; FIX inhibitors", "through month 18",
-                     "incidence with exact 95% CI", "descriptive", n_planned=n_planned, power_at_planned=detect,
-                     justification=f"P(at least one event | incidence {rate}) with n = {n_core}"),
+        EndpointPlan(
+            "primary",
+            "surrogate (pharmacodynamic)",
+            "FIX activity (one-stage assay)",
+            "week 26",
+            "one-sample t-test on ln FIX, one-sided",
+            f"GM FIX > {p['fix_null_geometric_mean_iu_dl']} IU/dL",
+            alpha,
+            target,
+            n_primary,
+            n_planned,
+            float(ttest_power(d, n_core, alpha=alpha, design="one-sample", alternative="greater")),
+            f"expected GM {math.exp(mu):.1f} IU/dL (log SD {sigma:.3f}); d = {d:.2f}; "
+            f"P(FIX > 5 IU/dL) = {share_5:.3f}",
+        ),
+        EndpointPlan(
+            "key secondary",
+            "clinical",
+            "ABR, post-treatment vs lead-in (non-inferiority)",
+            f"months 7-{6 + round(12 * float(p['post_years']))} vs "
+            f">= {round(12 * float(p['leadin_years']))}-month lead-in",
+            "exact conditional test of pooled counts",
+            f"upper {100 * (1 - alpha):.1f}% bound of RR < {ni.margin}",
+            alpha,
+            target,
+            ni.n_patients,
+            n_planned,
+            float(ni.power_exact),
+            f"lead-in ABR {ni.rate_leadin}, RR {ni.rate_ratio}, frailty variance {ni.dispersion}; "
+            f"{ni.events_required:.0f} bleeds needed; exact n = {ni.n_patients_exact}",
+        ),
+        EndpointPlan(
+            "key secondary",
+            "clinical",
+            "ABR, post-treatment vs lead-in (superiority)",
+            "as above",
+            "exact conditional test of pooled counts",
+            "RR < 1",
+            alpha,
+            target,
+            sup.n_patients,
+            n_planned,
+            power_sup,
+            f"exact n for superiority = {sup.n_patients_exact}; bridge-predicted mean ABR after "
+            f"dosing {bridge.mean_abr:.2f}",
+        ),
+        EndpointPlan(
+            "secondary",
+            "prophylaxis",
+            "Free of continuous prophylaxis",
+            "months 7-18",
+            "proportion with exact 95% CI",
+            "descriptive",
+            justification=(f"bridge-predicted share with ABR <= 1: {share_prophylaxis_free:.2f}"),
+        ),
+        EndpointPlan(
+            "secondary",
+            "patient-reported outcome",
+            "Hem-B-QoL / EQ-5D-5L change from baseline",
+            "month 12",
+            "paired t-test, two-sided",
+            "mean change != 0",
+            2 * alpha,
+            float("nan"),
+            float(
+                ttest_sample_size(float(p["pro_effect_size"]), alpha=2 * alpha, power=target, design="paired")
+            ),
+            n_planned,
+            power_pro,
+            f"standardised change d = {p['pro_effect_size']} (assumption)",
+        ),
+        EndpointPlan(
+            "safety",
+            "safety",
+            "ALT elevation > ULN / hepatotoxicity requiring steroids",
+            "through month 18",
+            "incidence with exact 95% CI",
+            "descriptive",
+            n_planned=n_planned,
+            power_at_planned=detect,
+            justification=f"P(at least one event | incidence {rate}) with n = {n_core}",
+        ),
+        EndpointPlan(
+            "safety",
+            "immunogenicity",
+            "Anti-AAV neutralising antibodies; FIX inhibitors",
+            "through month 18",
+            "incidence with exact 95% CI",
+            "descriptive",
+            n_planned=n_planned,
+            power_at_planned=detect,
+            justification=f"P(at least one event | incidence {rate}) with n = {n_core}",
+        ),
     ]
     return protocol_synopsis(plans)
-

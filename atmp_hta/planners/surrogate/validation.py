@@ -54,13 +54,19 @@ class Estimate:
         return (self.ci_lower, self.ci_upper)
 
     def to_dict(self):
-        return {"measure": self.name, "estimate": self.estimate, "se": self.se, "ci_lower": self.ci_lower,
-                "ci_upper": self.ci_upper, "method": self.method}
+        return {
+            "measure": self.name,
+            "estimate": self.estimate,
+            "se": self.se,
+            "ci_lower": self.ci_lower,
+            "ci_upper": self.ci_upper,
+            "method": self.method,
+        }
 
 
 @dataclass(frozen=True)
 class PrenticeResult:
-    """The four Prentice models: coefficients table (``model, term, estimate, se, t, p_value``) and verdict."""
+    """The four Prentice models: coefficients (``model, term, estimate, se, t, p_value``) and verdict."""
 
     coefficients: pd.DataFrame
     passed: bool
@@ -91,9 +97,18 @@ class SurrogateValidation:
     alpha: float = 0.05
 
     def to_frame(self):
-        rows = [e.to_dict() for e in (self.proportion_explained, self.relative_effect, self.relative_effect_fieller,
-                                      self.adjusted_association, self.r2_trial, self.r2_individual,
-                                      self.surrogate_threshold_effect)]
+        rows = [
+            e.to_dict()
+            for e in (
+                self.proportion_explained,
+                self.relative_effect,
+                self.relative_effect_fieller,
+                self.adjusted_association,
+                self.r2_trial,
+                self.r2_individual,
+                self.surrogate_threshold_effect,
+            )
+        ]
         out = pd.DataFrame(rows)
         out["model"] = self.model
         out["weighted"] = self.weighted
@@ -106,8 +121,14 @@ def _prepare(data, surrogate, true, treatment, trial, min_trial_size, where):
     for name, col in (("surrogate", surrogate), ("true", true), ("treatment", treatment), ("trial", trial)):
         if col not in data.columns:
             raise invalid(name, f"a column of data ({list(map(str, data.columns))})", col, where)
-    df = pd.DataFrame({"S": pd.to_numeric(data[surrogate], errors="coerce"), "T": pd.to_numeric(data[true], errors="coerce"),
-                       "Z": pd.to_numeric(data[treatment], errors="coerce"), "trial": data[trial].to_numpy()}).dropna()
+    df = pd.DataFrame(
+        {
+            "S": pd.to_numeric(data[surrogate], errors="coerce"),
+            "T": pd.to_numeric(data[true], errors="coerce"),
+            "Z": pd.to_numeric(data[treatment], errors="coerce"),
+            "trial": data[trial].to_numpy(),
+        }
+    ).dropna()
     levels = sorted(df["Z"].unique().tolist())
     if levels not in ([-1.0, 1.0], [0.0, 1.0]):
         raise invalid("treatment", "coded -1/1 or 0/1 with both arms present", levels, where)
@@ -116,7 +137,7 @@ def _prepare(data, surrogate, true, treatment, trial, min_trial_size, where):
 
 
 def _multi_trial_subset(df, min_trial_size):
-    """Trials kept by Surrogate's Data.Processing: both arms, non-constant S and T, at least min_trial_size."""
+    """Trials kept by Surrogate's Data.Processing: both arms, varying S and T, at least min_trial_size."""
     g = df.groupby("trial", sort=True)
     both = g["Z"].nunique() == 2
     varying = (g["S"].var(ddof=1).fillna(0) > 0) & (g["T"].var(ddof=1).fillna(0) > 0)
@@ -138,8 +159,17 @@ def _ols(y, x):
 def _coef_rows(model, terms, coef, cov, dfr):
     se = np.sqrt(np.diag(cov))
     t = coef / se
-    return [{"model": model, "term": term, "estimate": float(c), "se": float(s), "t": float(tt),
-             "p_value": float(2 * stats.t.sf(abs(tt), dfr))} for term, c, s, tt in zip(terms, coef, se, t, strict=True)]
+    return [
+        {
+            "model": model,
+            "term": term,
+            "estimate": float(c),
+            "se": float(s),
+            "t": float(tt),
+            "p_value": float(2 * stats.t.sf(abs(tt), dfr)),
+        }
+        for term, c, s, tt in zip(terms, coef, se, t, strict=True)
+    ]
 
 
 def _fisher_ci(r, n, alpha):
@@ -163,10 +193,14 @@ def _single_trial(df, alpha):
     b_coef, b_cov, e_t, _, _, _ = _ols(t, xz)
     g_coef, g_cov, _, g_df, _, _ = _ols(t, np.column_stack([one, s]))
     bs_coef, bs_cov, _, bs_df, _, _ = _ols(t, np.column_stack([one, z, s]))
-    rows = (_coef_rows("1: surrogate ~ treatment", ["intercept", "treatment"], a_coef, a_cov, dfr)
-            + _coef_rows("2: true ~ treatment", ["intercept", "treatment"], b_coef, b_cov, dfr)
-            + _coef_rows("3: true ~ surrogate", ["intercept", "surrogate"], g_coef, g_cov, g_df)
-            + _coef_rows("4: true ~ treatment + surrogate", ["intercept", "treatment", "surrogate"], bs_coef, bs_cov, bs_df))
+    rows = (
+        _coef_rows("1: surrogate ~ treatment", ["intercept", "treatment"], a_coef, a_cov, dfr)
+        + _coef_rows("2: true ~ treatment", ["intercept", "treatment"], b_coef, b_cov, dfr)
+        + _coef_rows("3: true ~ surrogate", ["intercept", "surrogate"], g_coef, g_cov, g_df)
+        + _coef_rows(
+            "4: true ~ treatment + surrogate", ["intercept", "treatment", "surrogate"], bs_coef, bs_cov, bs_df
+        )
+    )
     table = pd.DataFrame(rows)
     p = table.set_index(["model", "term"])["p_value"]
     passed = bool(p.iloc[1] < alpha and p.iloc[3] < alpha and p.iloc[5] < alpha and p.iloc[7] > alpha)
@@ -178,13 +212,19 @@ def _single_trial(df, alpha):
     z_crit = stats.norm.isf(alpha / 2)
     re = b / a
     re_se = float(np.sqrt(var_b / a**2 + b**2 * var_a / a**4 - 2 * b * cov_ab / a**3))
-    relative_effect = Estimate("relative_effect", re, re_se, re - z_crit * re_se, re + z_crit * re_se, "delta method")
+    relative_effect = Estimate(
+        "relative_effect", re, re_se, re - z_crit * re_se, re + z_crit * re_se, "delta method"
+    )
     fa = a * b - z_crit**2 * cov_ab
     fb = a**2 - z_crit**2 * var_a
     fc = b**2 - z_crit**2 * var_b
     disc = fa**2 - fb * fc
-    lo, hi = ((fa - np.sqrt(disc)) / fb, (fa + np.sqrt(disc)) / fb) if disc > 0 and fb > 0 else (np.nan, np.nan)
-    fieller = Estimate("relative_effect_fieller", re, re_se, float(min(lo, hi)), float(max(lo, hi)), "Fieller")
+    lo, hi = (
+        ((fa - np.sqrt(disc)) / fb, (fa + np.sqrt(disc)) / fb) if disc > 0 and fb > 0 else (np.nan, np.nan)
+    )
+    fieller = Estimate(
+        "relative_effect_fieller", re, re_se, float(min(lo, hi)), float(max(lo, hi)), "Fieller"
+    )
 
     rho = float(np.corrcoef(e_s, e_t)[0, 1])
     lo_r, hi_r = _fisher_ci(rho, n, alpha)
@@ -205,7 +245,9 @@ def _single_trial(df, alpha):
     grad[1] = beta_s / b**2
     grad[3] = -1 / b
     pe_se = float(np.sqrt(grad @ sandwich @ grad))
-    pe_est = Estimate("proportion_explained", pe, pe_se, pe - z_crit * pe_se, pe + z_crit * pe_se, "delta method (sandwich)")
+    pe_est = Estimate(
+        "proportion_explained", pe, pe_se, pe - z_crit * pe_se, pe + z_crit * pe_se, "delta method (sandwich)"
+    )
     return prentice, pe_est, relative_effect, fieller, aa
 
 
@@ -279,8 +321,18 @@ def _ste(table, model, coef, cov, sigma2, dfr, w, alpha, benefit):
     return float(chosen[0]) if chosen else float("nan")
 
 
-def validate_surrogate(data, surrogate, true, treatment, trial, model="full", weighted=True, alpha=0.05,
-                       min_trial_size=2, benefit="positive"):
+def validate_surrogate(
+    data,
+    surrogate,
+    true,
+    treatment,
+    trial,
+    model="full",
+    weighted=True,
+    alpha=0.05,
+    min_trial_size=2,
+    benefit="positive",
+):
     """Validate a continuous surrogate for a continuous true endpoint on multi-trial (or multi-centre) data.
 
     Parameters
@@ -323,14 +375,15 @@ def validate_surrogate(data, surrogate, true, treatment, trial, model="full", we
     *Two stage*: stage 1 fits S and T by OLS with trial-specific treatment effects α_i, β_i (and intercepts
     μ_Si in the full model); stage 2 regresses β_i on α_i (and μ_Si), weighted by n_i or not.
     R²_trial is its (weighted) coefficient of determination, CI R² ± z √(4R²(1 − R²)²/(N − 3)) with N trials
-    (Surrogate's ``UnifixedContCont``). R²_indiv is the squared correlation of the stage-1 residuals, CI by the
-    same formula with N patients (Surrogate's ``BifixedContCont``, whose GLS residual covariance gives the same
-    point estimate because both endpoints share the design).
+    (Surrogate's ``UnifixedContCont``). R²_indiv is the squared correlation of the stage-1 residuals, CI by
+    the same formula with N patients (Surrogate's ``BifixedContCont``, whose GLS residual covariance gives the
+    same point estimate because both endpoints share the design).
 
     *Surrogate threshold effect*: the α₀ at which the limit of the (1 − α) prediction interval for the effect
     on T in a new trial, λ̂₀ + λ̂₁α₀ ± t_{1−α/2, N−p} √(x₀ᵀ V x₀ + σ̂²/w̄), reaches 0 (lower limit for
-    ``benefit="positive"``, upper for ``"negative"``); σ̂²/w̄ is the residual variance of a trial of mean weight,
-    and in the full model μ_S0 is the weighted mean of the μ_Si. NaN when the interval never excludes 0.
+    ``benefit="positive"``, upper for ``"negative"``); σ̂²/w̄ is the residual variance of a trial of mean
+    weight, and in the full model μ_S0 is the weighted mean of the μ_Si. NaN when the interval never
+    excludes 0.
 
     References
     ----------
@@ -359,7 +412,12 @@ def validate_surrogate(data, surrogate, true, treatment, trial, model="full", we
     n_trials = int(multi["trial"].nunique())
     n_params = 3 if model == "full" else 2
     if n_trials <= max(3, n_params):
-        raise invalid("trial", f"more than {max(3, n_params)} usable trials (both arms, varying outcomes)", n_trials, where)
+        raise invalid(
+            "trial",
+            f"more than {max(3, n_params)} usable trials (both arms, varying outcomes)",
+            n_trials,
+            where,
+        )
     table, res_s, res_t = _stage1(multi, model, levels)
     coef, cov, sigma2, dfr, r2t, fitted, w = _stage2(table, model, weighted)
     table["fitted_effect_true"] = fitted
@@ -372,8 +430,19 @@ def validate_surrogate(data, surrogate, true, treatment, trial, model="full", we
     ste = _ste(table, model, coef, cov, sigma2, dfr, w, a, benefit)
     ste_est = Estimate("surrogate_threshold_effect", ste, method=f"prediction limit = 0 ({benefit} benefit)")
     return SurrogateValidation(
-        prentice=prentice, proportion_explained=pe, relative_effect=re, relative_effect_fieller=fieller,
-        adjusted_association=aa, r2_trial=r2_trial, r2_individual=r2_ind, surrogate_threshold_effect=ste_est,
-        trials=table, stage2_coefficients=tuple(float(c) for c in coef), model=model, weighted=bool(weighted),
-        n_patients=len(multi), n_trials=n_trials, alpha=a,
+        prentice=prentice,
+        proportion_explained=pe,
+        relative_effect=re,
+        relative_effect_fieller=fieller,
+        adjusted_association=aa,
+        r2_trial=r2_trial,
+        r2_individual=r2_ind,
+        surrogate_threshold_effect=ste_est,
+        trials=table,
+        stage2_coefficients=tuple(float(c) for c in coef),
+        model=model,
+        weighted=bool(weighted),
+        n_patients=len(multi),
+        n_trials=n_trials,
+        alpha=a,
     )
