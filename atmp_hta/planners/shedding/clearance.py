@@ -195,6 +195,7 @@ def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
     n_valid = np.bincount(codes, weights=~np.isnan(d), minlength=len(labels))
     if np.any(n_valid < 2):
         s = labels[np.argmax(n_valid < 2)]
+        s = s.item() if hasattr(s, "item") else s
         raise invalid("subject", "at least two non-missing samples per subject",
                       f"{int(n_valid[np.argmax(n_valid < 2)])} for subject {s!r}", where)
     # pad to (subjects, visits); padding is NaN (not a sample), which never changes the rule at the end

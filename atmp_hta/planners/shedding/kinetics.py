@@ -505,6 +505,7 @@ def _check_subject_order(subj, t, where, strict, name):
     counts = np.bincount(codes)
     if np.any(counts < 2):
         s = first[np.argmax(counts < 2)]
+        s = s.item() if hasattr(s, "item") else s
         raise invalid("subject", "at least two samples per subject", f"one sample for subject {s!r}", where)
     order = np.argsort(codes, kind="stable")
     ts, cs = t[order], codes[order]
@@ -678,16 +679,17 @@ class _MixedLikelihood:
     """Marginal Tobit likelihood of the mono model with normal random effects (AGQ over subjects)."""
 
     def __init__(self, t, y, lq, cens, codes, q, n_points):
+        order = np.argsort(codes, kind="stable")  # rows grouped by subject: sums are np.add.reduceat
+        t, y, lq, cens, codes = t[order], y[order], lq[order], cens[order], codes[order]
         self.t, self.y, self.lq, self.cens, self.codes, self.q = t, np.where(cens, 0.0, y), lq, cens, codes, q
         self.n_subj = int(codes.max()) + 1
+        self.starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         self.Z = np.ones((t.size, 1)) if q == 1 else np.stack([np.ones_like(t), t], axis=1)
         self.nodes, self.log_w = _gh_nodes(q, n_points)
         self._eta = np.zeros((self.n_subj, q))
-        self.onehot = np.zeros((self.n_subj, t.size))
-        self.onehot[codes, np.arange(t.size)] = 1.0
 
     def _sum(self, v):
-        return self.onehot @ v
+        return np.add.reduceat(v, self.starts, axis=0)
 
     def unpack(self, nat):
         a, b, sigma = nat[:3]
@@ -744,7 +746,7 @@ class _MixedLikelihood:
         if q == 2:
             mu_k += self.t[:, None] * etas[codes, :, 1]
         ll_obs = tobit_log_likelihood(mu_k, self.y[:, None], self.lq[:, None], self.cens[:, None], sigma)
-        ll_subj = self.onehot @ ll_obs
+        ll_subj = self._sum(ll_obs)
         quad = np.sum((etas @ omega_inv) * etas, axis=2)
         log_prior = -0.5 * quad - 0.5 * logdet_omega - q * _HALF_LOG_2PI
         xx = np.sum(self.nodes**2, axis=1)
@@ -777,8 +779,10 @@ def _fit_mixed(t, y, lq, cens, subj, between, n_points, common):
         return -v if np.isfinite(v) else 1e300
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        res = optimize.minimize(fun, u0, method="BFGS", options={"gtol": 1e-5, "maxiter": 500})
-        if not res.success:  # polish from where BFGS stopped (usually precision loss near the optimum)
+        res = optimize.minimize(fun, u0, method="BFGS", options={"gtol": 1e-4, "maxiter": 500})
+        # BFGS on a quadrature likelihood with finite-difference gradients often stops with "precision
+        # loss" at the optimum; polish with Nelder-Mead only if the gradient is not already small
+        if not res.success and not (np.all(np.isfinite(res.jac)) and np.max(np.abs(res.jac)) < 1e-2):
             res2 = optimize.minimize(fun, res.x, method="Nelder-Mead",
                                      options={"xatol": 1e-6, "fatol": 1e-8, "maxiter": 1500})
             res = res2 if res2.fun < res.fun else res

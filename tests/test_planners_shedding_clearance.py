@@ -1,0 +1,203 @@
+"""Clearance rule and Kaplan–Meier: hand-made histories, a definitional oracle, a hand-written KM."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from atmp_hta.planners.shedding import clearance_kernel, clearance_km, clearance_times
+
+NAN = np.nan
+
+
+def _one(times, detected, **kw):
+    return clearance_times(["s"] * len(times), times, detected, **kw).iloc[0]
+
+
+# ----------------------------------------------------------------------------------------------- hand-made
+
+
+def test_simple_clearance_first_and_nth_negative():
+    row = _one([0, 7, 14, 21, 28, 35], [1, 1, 0, 0, 0, 0])
+    assert row.first_negative_time == 14 and row.clearance_time == 28
+    assert row.cleared and math.isnan(row.censoring_time) and not row.relapsed
+    assert row.last_positive_time == 7 and row.ever_detected
+
+
+def test_relapse_after_negatives_resets_the_count():
+    # 3 negatives (days 7, 14, 21), positive at 28, then 3 negatives again: sustained clearance at day 49
+    row = _one([0, 7, 14, 21, 28, 35, 42, 49], [1, 0, 0, 0, 1, 0, 0, 0])
+    assert row.first_negative_time == 35 and row.clearance_time == 49
+    assert row.relapsed  # the first run was a false clearance
+    # two negatives then a positive: the count restarts
+    row = _one([0, 1, 2, 3, 4, 5, 6], [1, 0, 0, 1, 0, 0, 0])
+    assert (row.first_negative_time, row.clearance_time) == (4, 6) and not row.relapsed
+
+
+def test_missing_visit_skip_versus_break():
+    t = [0, 7, 14, 21, 28, 35, 42]
+    d = [1, 0, NAN, 0, 0, 0, 0]
+    skip = _one(t, d, missing="skip")   # negatives 7, 21, 28 form a run (missing 14 skipped)
+    assert (skip.first_negative_time, skip.clearance_time) == (7, 28)
+    assert skip.n_missing == 1 and skip.n_samples == 6
+    brk = _one(t, d, missing="break")   # missing 14 breaks: the run is 21, 28, 35
+    assert (brk.first_negative_time, brk.clearance_time) == (21, 35)
+    # pd.NA and None are missing too
+    assert _one(t, pd.array([1, 0, pd.NA, 0, 0, 0, 0], dtype="boolean")).clearance_time == 28
+    assert _one(t, [1, 0, None, 0, 0, 0, 0]).clearance_time == 28
+
+
+def test_never_clearing_subject_is_censored_at_last_non_missing_sample():
+    row = _one([0, 7, 14, 21, 28], [1, 1, 0, 0, NAN])
+    assert not row.cleared and row.censoring_time == 21
+    assert math.isnan(row.first_negative_time) and math.isnan(row.clearance_time)
+    row = _one([0, 7, 14], [1, 1, 1])
+    assert not row.cleared and row.censoring_time == 14 and row.last_positive_time == 14
+
+
+def test_never_positive_subject_clears_at_nth_negative():
+    row = _one([0, 7, 14, 21], [0, 0, 0, 0])
+    assert row.cleared and not row.ever_detected
+    assert (row.first_negative_time, row.clearance_time) == (0, 14)
+
+
+def test_several_subjects_any_order_of_rows_and_consecutive_parameter():
+    subj = ["b", "a", "b", "a", "b", "a", "a"]
+    t = [0, 0, 7, 7, 14, 14, 21]
+    d = [1, 1, 0, 0, 0, 0, 0]
+    tab = clearance_times(subj, t, d, consecutive=2)
+    assert tab.subject.tolist() == ["b", "a"]                     # order of first appearance
+    assert tab.set_index("subject").clearance_time.to_dict() == {"b": 14.0, "a": 14.0}
+    assert list(tab.columns[:2]) == ["subject", "n_samples"]
+    assert {"first_negative_time", "clearance_time", "cleared", "censoring_time"} <= set(tab.columns)
+
+
+# ----------------------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(subject=["a"] * 3, time=[0, -7, 14], detected=[1, 0, 0]), r"'time'.*>= 0\. Got \[-7\]"),
+    (dict(subject=["a"] * 3, time=[3, 1, 2], detected=[1, 0, 0]),
+     r"^The 'time' parameter of clearance_times must be sorted strictly ascending .*within each subject\. "
+     r"Got \[3, 1, 2\]\.$"),
+    (dict(subject=["a"] * 3, time=[0, 7, 7], detected=[1, 0, 0]), r"strictly ascending"),
+    (dict(subject=["a", "a", "b"], time=[0, 7, 0], detected=[1, 0, 0]), r"at least two samples.*for subject 'b'"),
+    (dict(subject=["a"] * 3, time=[0, 7, 14], detected=[1, NAN, NAN]), r"two non-missing samples"),
+    (dict(subject=["a"] * 3, time=[0, 7, 14], detected=[1, 2, 0]), r"'detected'.*Got \[2\]"),
+    (dict(subject=["a"] * 3, time=[0, 7, 14], detected=[1, 0, 0], consecutive=0), r"'consecutive'"),
+    (dict(subject=["a"] * 3, time=[0, 7, 14], detected=[1, 0, 0], missing="ignore"), r"'missing'"),
+])
+def test_bad_input_raises_value_error_naming_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        clearance_times(**kwargs)
+
+
+# ----------------------------------------------------------------------------------------------- oracle
+
+
+def _oracle(d, n, missing):
+    """Definitional rule, written independently of the kernel's running state."""
+    V = len(d)
+    valid = [i for i in range(V) if not math.isnan(d[i])]
+    pos = [i for i in valid if d[i] == 1]
+    last_pos = max(pos) if pos else -1
+
+    def runs():  # (first, last) of every window of n negatives counted by the rule, in order of `last`
+        if missing == "skip":
+            for j in range(len(valid) - n + 1):
+                w = valid[j:j + n]
+                if all(d[i] == 0 for i in w):
+                    yield w[0], w[-1]
+        else:
+            for s in range(V - n + 1):
+                if all((not math.isnan(d[i])) and d[i] == 0 for i in range(s, s + n)):
+                    yield s, s + n - 1
+
+    windows = list(runs())
+    rule = windows[0] if windows else (-1, -1)
+    sustained = [w for w in windows if w[0] > last_pos]
+    clear = sustained[0] if sustained else (-1, -1)
+    return {"rule_first_negative": rule[0], "rule_visit": rule[1], "first_negative": clear[0],
+            "clearance": clear[1], "last_positive": last_pos, "relapsed": rule[1] >= 0 and last_pos > rule[1]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0, NAN]), min_size=1, max_size=12), st.integers(1, 4),
+       st.sampled_from(["skip", "break"]))
+def test_kernel_matches_definitional_oracle(d, n, missing):
+    k = clearance_kernel(np.array([d]), n, missing)
+    want = _oracle(d, n, missing)
+    for key, value in want.items():
+        assert k[key][0] == value, (key, d, n, missing)
+
+
+def test_kernel_is_vectorised_over_leading_axes():
+    rng = np.random.default_rng(5)
+    D = rng.choice([0.0, 1.0, NAN], p=[0.6, 0.3, 0.1], size=(4, 6, 9))
+    k = clearance_kernel(D, 3, "skip")
+    for i in range(4):
+        for j in range(6):
+            assert k["clearance"][i, j] == _oracle(list(D[i, j]), 3, "skip")["clearance"]
+
+
+# ----------------------------------------------------------------------------------------------- Kaplan–Meier
+
+
+def _km_by_hand(x, event):
+    """Product-limit estimate and Greenwood log-log band, by hand."""
+    times = np.unique(x[event])
+    s, gw, out = 1.0, 0.0, []
+    z = 1.959963984540054
+    for t in times:
+        n_risk = np.sum(x >= t)
+        d = np.sum((x == t) & event)
+        s *= 1 - d / n_risk
+        gw += d / (n_risk * (n_risk - d)) if n_risk > d else np.inf
+        if 0 < s < 1:
+            se = math.sqrt(gw) / abs(math.log(s))
+            lo, hi = s ** math.exp(z * se), s ** math.exp(-z * se)
+        else:
+            lo = hi = float("nan")
+        out.append((t, s, lo, hi))
+    return out
+
+
+def test_km_matches_hand_computation_and_median():
+    # 8 subjects: clearance at 14, 21, 21, 28, 42; censored at 28, 35, 56
+    tab = pd.DataFrame({
+        "clearance_time": [14, 21, 21, 28, NAN, 42, NAN, NAN],
+        "cleared": [True, True, True, True, False, True, False, False],
+        "censoring_time": [NAN, NAN, NAN, NAN, 28, NAN, 35, 56]})
+    km = clearance_km(tab)
+    x = np.where(tab.cleared, tab.clearance_time, tab.censoring_time)
+    ref = _km_by_hand(x, tab.cleared.to_numpy())
+    curve = km.curve.set_index("time")
+    for t, s, lo, hi in ref:
+        assert curve.loc[t, "still_shedding"] == pytest.approx(s, abs=1e-12)
+        if not math.isnan(lo):
+            assert curve.loc[t, "lower"] == pytest.approx(lo, abs=1e-10)
+            assert curve.loc[t, "upper"] == pytest.approx(hi, abs=1e-10)
+    # S: 14 -> 7/8, 21 -> 7/8*5/7 = 5/8, 28 -> 5/8*4/5 = 1/2 (tie with a censoring: event first)
+    assert curve.loc[28, "still_shedding"] == pytest.approx(0.5)
+    assert km.median == 28.0
+    assert km.quantile(0.25) == 21.0
+    # 42: at risk 2 (42, 56) -> S = 1/2 * 1/2 = 1/4; 0.8 never reached -> inf
+    assert km.quantile(0.75) == 42.0 and km.quantile(0.8) == math.inf
+    # median CI: first times the upper / lower bands reach 0.5
+    up = [t for t, s, lo, hi in ref if not math.isnan(hi) and hi <= 0.5]
+    assert km.median_lower == (up[0] if up else math.inf)
+    assert km.n_subjects == 8 and km.n_cleared == 5
+    assert km.censored.time.tolist() == [28.0, 35.0, 56.0]
+
+
+def test_km_from_clearance_table_and_no_clearances():
+    tab = clearance_times(["a"] * 4 + ["b"] * 4, [0, 7, 14, 21] * 2, [1, 0, 0, 0, 1, 1, 1, 0])
+    km = clearance_km(tab, time_column="first_negative_time")
+    assert km.curve.still_shedding.iloc[-1] == pytest.approx(0.5)
+    none = clearance_km(tab[tab.subject == "b"])
+    assert none.median == math.inf and none.n_cleared == 0
+    with pytest.raises(ValueError, match="'time_column'"):
+        clearance_km(tab, time_column="last_positive_time")
