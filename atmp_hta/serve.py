@@ -5,7 +5,8 @@
 The server is configured so that a visitor can move the widgets of a dashboard and nothing else:
 
 - bound to ``127.0.0.1`` unless another host is asked for;
-- notebook sources stripped from the pages, tracebacks never sent to the browser;
+- notebook sources stripped from the pages, tracebacks never sent to the browser, and the template
+  and theme chosen by the server (a ``?template=`` or ``?theme=`` in the address is ignored);
 - no terminals and no contents API with file content (Voilà never starts them), kernels accept only
   widget (comm) messages, so an ``execute_request`` from a browser is ignored;
 - ``.ipynb``/``.py`` files and hidden files are never served as static files; only images are;
@@ -273,6 +274,10 @@ def voila_command(
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.preheat_kernel=False",
         "--VoilaConfiguration.progressive_rendering=False",
+        # A visitor's ?template=/?theme= is ignored (an unknown template would hang the request with
+        # its kernel); a dashboard notebook's own metadata may still choose them.
+        "--VoilaConfiguration.allow_template_override=NOTEBOOK",
+        "--VoilaConfiguration.allow_theme_override=NOTEBOOK",
     ]
     for pattern in _FILE_ALLOWLIST:
         argv += ["--VoilaConfiguration.file_allowlist", pattern]

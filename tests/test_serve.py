@@ -82,6 +82,8 @@ def test_command_is_locked_down():
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
         "--VoilaConfiguration.preheat_kernel=False",
+        "--VoilaConfiguration.allow_template_override=NOTEBOOK",
+        "--VoilaConfiguration.allow_theme_override=NOTEBOOK",
         "--MappingKernelManager.cull_idle_timeout=30",
         "--MappingKernelManager.cull_interval=2",
         "--MappingKernelManager.cull_connected=True",
@@ -112,6 +114,7 @@ def test_voila_reads_the_command_as_intended():
     assert app.root_dir == str(DASHBOARDS_DIR)
     assert app.config_file_paths == [str(DASHBOARDS_DIR)]
     assert conf.strip_sources and not conf.show_tracebacks and not conf.preheat_kernel
+    assert conf.allow_template_override == conf.allow_theme_override == "NOTEBOOK"
     assert conf.extension_language_mapping == {}  # only .ipynb files are rendered, never .py
     assert any(p.startswith(r".*\.(ipynb|py") for p in conf.file_denylist)
     manager = AsyncMappingKernelManager(config=app.config)

@@ -161,6 +161,18 @@ def test_rendered_page_has_no_sources(voila_url):
     assert "from atmp_hta.serve import" not in page and "index_html(DASHBOARDS" not in page
 
 
+@pytest.mark.parametrize("query", ["?template=no-such-template", "?template=classic&theme=../../x"])
+def test_visitor_cannot_choose_the_template(voila_url, query):
+    """An address cannot switch the page template: an unknown one would otherwise hang the request."""
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        status, _, page = pool.submit(request, voila_url, "GET", f"/voila/render/index.ipynb{query}").result(
+            timeout=60
+        )
+    assert status == 200
+    assert 'class="jp-Notebook' in page or "jp-Notebook" in page  # the server's own (lab) template
+    assert "from atmp_hta.serve import" not in page
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
