@@ -13,8 +13,9 @@ into the probability of at least one event within ``horizon_years``.
 from __future__ import annotations
 
 import math
+
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, model_serializer, model_validator
 
 __all__ = [
     "KIND_RANGES",
@@ -44,6 +45,18 @@ KIND_RANGES: dict[str, tuple[float, float]] = {
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def _derived(self) -> set:
+        """Fields computed from the ones given (left out when writing the spec back out)."""
+        return set()
+
+    @model_serializer(mode="wrap")
+    def _as_given(self, handler):
+        # Dump the specification as it was given, so that it validates again (``to_yaml`` round-trips):
+        # a beta by mean/sd must not also carry the alpha/beta computed from them.
+        data = handler(self)
+        drop = self._derived()
+        return {k: v for k, v in data.items() if k not in drop} if drop else data
 
     def support(self) -> tuple[float, float]:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -81,6 +94,9 @@ class Beta(_Spec):
             object.__setattr__(self, "beta", (1 - m) * common)
         return self
 
+    def _derived(self):
+        return {"alpha", "beta"} if self.mean_ is not None else set()
+
     def support(self):
         return (0.0, 1.0)
 
@@ -115,13 +131,22 @@ class Gamma(_Spec):
         moments = self.mean_ is not None and self.sd_ is not None
         natural = self.shape is not None and ((self.scale is None) != (self.rate is None))
         if natural == moments or (moments and (self.shape or self.scale or self.rate)):
-            raise ValueError("give 'shape' with one of 'scale'/'rate', or 'mean' and 'sd'")
+            given = [k for k in ("shape", "scale", "rate", "mean_", "sd_") if getattr(self, k) is not None]
+            raise ValueError(
+                "give 'shape' with one of 'scale'/'rate', or 'mean' and 'sd'; got "
+                + (", ".join(repr(k.rstrip("_")) for k in given) or "none")
+            )
         if moments:
             object.__setattr__(self, "shape", (self.mean_ / self.sd_) ** 2)
             object.__setattr__(self, "scale", self.sd_**2 / self.mean_)
         elif self.rate is not None:
             object.__setattr__(self, "scale", 1.0 / self.rate)
         return self
+
+    def _derived(self):
+        if self.mean_ is not None:
+            return {"shape", "scale"}
+        return {"scale"} if self.rate is not None else set()
 
     def support(self):
         return (0.0, math.inf)
@@ -158,6 +183,9 @@ class LogNormal(_Spec):
             object.__setattr__(self, "sdlog", math.sqrt(s2))
             object.__setattr__(self, "meanlog", math.log(self.mean_) - s2 / 2)
         return self
+
+    def _derived(self):
+        return {"meanlog", "sdlog"} if self.mean_ is not None else set()
 
     def support(self):
         return (0.0, math.inf)

@@ -28,6 +28,7 @@ The format, in brief (see ``parameters/*.yaml`` for complete, cited examples)::
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -51,8 +52,17 @@ from pydantic import (
     model_validator,
 )
 
-from atmp_hta.distributions import DISTRIBUTIONS, KIND_RANGES, Beta, Events, Gamma, LogNormal, Normal
-from atmp_hta.distributions import Triangular, Uniform
+from atmp_hta.distributions import (
+    DISTRIBUTIONS,
+    KIND_RANGES,
+    Beta,
+    Events,
+    Gamma,
+    LogNormal,
+    Normal,
+    Triangular,
+    Uniform,
+)
 from atmp_hta.exceptions import ParameterError, invalid
 from atmp_hta.expressions import Expression, parse_expression
 
@@ -127,8 +137,8 @@ class Settings(_Model):
     def _quantile(self):
         if self.ce_method == "quantile" and not 0.0 < self.risk_aversion <= 0.5:
             raise ValueError(
-                f"with ce_method 'quantile', risk_aversion is a tail probability and must be in (0, 0.5], "
-                f"got {self.risk_aversion}"
+                f".risk_aversion: with ce_method 'quantile', risk_aversion is a tail probability and must be "
+                f"in (0, 0.5], got {self.risk_aversion}"
             )
         return self
 
@@ -161,19 +171,24 @@ class Parameter(_Model):
         span = f"[{low:g}, {high:g}]"
         if self.value is not None:
             if not (math.isfinite(self.value) and low <= self.value <= high):
-                raise ValueError(f"a {self.kind} must be in {span}, got {self.value}")
+                raise ValueError(f".value: a {self.kind} must be in {span}, got {self.value}")
         elif self.dirichlet is not None:
             if self.kind != "probability":
-                raise ValueError(f"a dirichlet gives probabilities; kind must be 'probability', got {self.kind!r}")
+                raise ValueError(
+                    f".dirichlet: a dirichlet gives probabilities; kind must be 'probability', "
+                    f"got {self.kind!r}"
+                )
             if len(self.dirichlet) < 2:
-                raise ValueError(f"a dirichlet needs at least two components, got {len(self.dirichlet)}")
+                raise ValueError(
+                    f".dirichlet: a dirichlet needs at least two components, got {len(self.dirichlet)}"
+                )
         else:
             key = given[0]
             s_low, s_high = self.spec.support()
             if s_low < low or s_high > high:
                 raise ValueError(
-                    f"a {key} distribution has support [{s_low:g}, {s_high:g}], outside the range of a "
-                    f"{self.kind} {span}; choose a distribution within it"
+                    f".{key}: a {key} distribution has support [{s_low:g}, {s_high:g}], outside the range "
+                    f"of a {self.kind} {span}; choose a distribution within it"
                 )
         return self
 
@@ -234,30 +249,47 @@ class Branch(_Model):
         if (self.segments is None) == (self.branches is None):
             raise ValueError(f"branch {self.name!r} needs exactly one of 'segments' (a terminal) or 'branches'")
         if self.branches is not None:
-            _check_node(self.branches)
+            _check_node(self.branches, ".branches")
         return self
 
 
-def _check_node(branches: list[Branch]):
+def _check_node(branches: list[Branch], rel: str = ""):
+    """Check a chance node. Messages start with the path relative to the validator's location (``rel``:
+    "" when validating the ``branches`` field itself, ".branches" from the parent branch), which
+    ``_format_error`` joins to the location so that they name e.g. ``...branches[1].probability``."""
+
+    def at(msg):
+        return f"{rel}: {msg}" if rel else msg
+
     if not branches:
-        raise ValueError("a chance node needs at least one branch")
+        raise ValueError(at("a chance node needs at least one branch"))
     names = [b.name for b in branches]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise ValueError(f"branch names must be unique within a node, got duplicates {dupes}")
-    complements = [b for b in branches if b.probability == COMPLEMENT]
+        raise ValueError(at(f"branch names must be unique within a node, got duplicates {dupes}"))
+    complements = [i for i, b in enumerate(branches) if b.probability == COMPLEMENT]
     if len(complements) > 1:
-        raise ValueError(f"at most one branch of a node may be 'complement', got {len(complements)}")
-    constants = [b.probability.constant for b in branches if b.probability != COMPLEMENT]
-    if all(c is not None for c in constants):
-        for b, c in zip([b for b in branches if b.probability != COMPLEMENT], constants, strict=True):
+        raise ValueError(
+            f"{rel}[{complements[1]}].probability: at most one branch of a node may be 'complement'; "
+            f"branches[{complements[0]}] ({branches[complements[0]].name!r}) already is"
+        )
+    others = [(i, b, b.probability.constant) for i, b in enumerate(branches) if b.probability != COMPLEMENT]
+    if all(c is not None for _, _, c in others):
+        for i, b, c in others:
             if not 0.0 <= c <= 1.0:
-                raise ValueError(f"probability of branch {b.name!r} must be in [0, 1], got {c}")
-        total = sum(constants)
+                raise ValueError(f"{rel}[{i}].probability: must be in [0, 1], got {c:g} (branch {b.name!r})")
+        total = sum(c for _, _, c in others)
+        terms = " + ".join(f"{c:g} ({b.name!r})" for _, b, c in others)
         if complements and total > 1.0 + PROBABILITY_TOLERANCE:
-            raise ValueError(f"the other branches' probabilities sum to {total:.12g} > 1, so 'complement' < 0")
+            raise ValueError(
+                f"{rel}[{complements[0]}].probability: 'complement' would be 1 - {total:.12g} < 0; the other "
+                f"branches' probabilities sum above 1: {terms}"
+            )
         if not complements and abs(total - 1.0) > PROBABILITY_TOLERANCE:
-            raise ValueError(f"branch probabilities {names} must sum to 1 (within 1e-9), got {total:.12g}")
+            raise ValueError(at(
+                f"branch probabilities must sum to 1 (within 1e-9), got {terms} = {total:.12g}; "
+                "make one branch 'complement' or fix the values"
+            ))
 
 
 class Strategy(_Model):
@@ -268,7 +300,7 @@ class Strategy(_Model):
     @field_validator("branches")
     @classmethod
     def _node(cls, branches):
-        _check_node(branches)
+        _check_node(branches, "")
         return branches
 
 
@@ -352,7 +384,10 @@ class ParameterSet(_Model):
     def _roles(cls, strategies):
         missing = [k for k in ("treatment", "comparator") if k not in strategies]
         if missing:
-            raise ValueError(f"strategies must include 'treatment' and 'comparator'; missing {missing}")
+            raise ValueError(
+                f".{missing[0]}: missing required strategy (strategies must include 'treatment' and "
+                f"'comparator'; missing {missing})"
+            )
         return strategies
 
     @model_validator(mode="after")
@@ -362,7 +397,9 @@ class ParameterSet(_Model):
         for path, role, expr in self.expressions():
             for name in sorted(expr.names):
                 if name not in known:
-                    problems.append(f"{path}: unknown parameter {name!r}")
+                    close = difflib.get_close_matches(name, known, n=1)
+                    hint = f" (did you mean {close[0]!r}?)" if close else " (define it under 'parameters')"
+                    problems.append(f"{path}: unknown parameter {name!r}{hint}")
                     continue
                 base = self.parameters[name.split(".")[0]]
                 want = _ROLES[role][0]
@@ -439,16 +476,48 @@ def _short(value) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+_BOUND_ERRORS = ("greater_than", "greater_than_equal", "less_than", "less_than_equal")
+
+
+def _field_range(loc) -> str | None:
+    """'[0, 1)' for a bounded field of the models reached along ``loc`` (None if not found)."""
+    model, info = ParameterSet, None
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        info = model.model_fields[part]
+        model = info.annotation
+    bounds = {}
+    for m in getattr(info, "metadata", ()):
+        for key in ("ge", "gt", "le", "lt"):
+            if getattr(m, key, None) is not None:
+                bounds[key] = getattr(m, key)
+    if not bounds:
+        return None
+    b = {k: str(v) if isinstance(v, int) else f"{v:g}" for k, v in bounds.items()}
+    low = f"[{b['ge']}" if "ge" in b else f"({b['gt']}" if "gt" in b else "(-inf"
+    high = f"{b['le']}]" if "le" in b else f"{b['lt']})" if "lt" in b else "inf)"
+    return f"{low}, {high}"
+
+
 def _format_error(error: ValidationError, origin: str) -> ParameterError:
     messages = []
     first_field = None
     for err in error.errors(include_url=False):
         loc = _loc(err["loc"])
         msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "value_error" and ": " in msg and (msg[0] in ".[" or not loc):
+            # a validator's message that starts with the path of the offending field (relative to its
+            # location, or from the top level for whole-file checks): name that field
+            rel, msg = msg.split(": ", 1)
+            loc = loc + rel if loc or rel[0] not in "." else rel[1:]
         if err["type"] == "extra_forbidden":
             msg = "unknown key (not allowed here; check the spelling)"
         elif err["type"] == "missing":
             msg = "missing required field"
+        elif err["type"] in _BOUND_ERRORS:
+            span = _field_range(err["loc"])
+            msg = f"must be in {span}" if span else msg
         got = err.get("input")
         tail = ""
         if err["type"] not in ("value_error", "missing", "model_type") and not isinstance(got, dict | list):
@@ -491,9 +560,18 @@ def load_parameters(path) -> ParameterSet:
     if not path.is_file():
         raise ParameterError(f"{path}: no such file", field="path")
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ParameterError(f"{path}: cannot be read as UTF-8 text ({exc.__class__.__name__})") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ParameterError(f"{path}: cannot be read ({exc.strerror or exc.__class__.__name__})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ParameterError(
+            f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line} (offset {exc.start}) "
+            "cannot be decoded; save the file as UTF-8",
+            field="path",
+        ) from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -502,7 +580,7 @@ def load_parameters(path) -> ParameterSet:
         problem = getattr(exc, "problem", None) or "invalid syntax"
         raise ParameterError(f"{path}: not valid YAML{where}: {problem}") from None
     parameter_set = parse_parameters(data, origin=path.name)
-    parameter_set._file_sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    parameter_set._file_sha256 = hashlib.sha256(raw).hexdigest()
     parameter_set._path = str(path)
     return parameter_set
 

@@ -193,13 +193,13 @@ def render_tree(table: pd.DataFrame) -> str:
             children.setdefault(row["parent"], []).append(row)
         width = max((len(r["name"]) + 3 * r["depth"] for _, r in strat.iloc[1:].iterrows()), default=10)
 
-        def emit(parent, indent):
+        def emit(parent, indent, children=children, width=width):
             kids = children.get(parent, [])
             for i, row in enumerate(kids):
                 last = i == len(kids) - 1
                 head = f"{indent}{'└─' if last else '├─'} {row['name']}"
                 lines.append(f"{head:<{width + 4}} p = {row['probability']:.3f}  QALY = {row['qalys']:.3f}")
-                emit(row["node"], indent + ("   " if last else "│  "))
+                emit(row["node"], indent + ("   " if last else "│  "), children, width)
 
         emit(root["node"], "  ")
     return "\n".join(lines)

@@ -2,7 +2,6 @@
 
 import math
 
-import numpy as np
 import pytest
 
 from atmp_hta.planners.shedding import (

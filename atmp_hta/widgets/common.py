@@ -1,0 +1,144 @@
+"""Pieces shared by the dashboards: the parameter-set catalogue, sliders bound to parameters, HTML views."""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from atmp_hta.distributions import KIND_RANGES
+from atmp_hta.params import ParameterSet, load_parameters, point_values, to_yaml
+
+__all__ = [
+    "PARAMETERS_DIR",
+    "catalogue",
+    "SliderSpec",
+    "slider_specs",
+    "make_slider",
+    "download_link",
+    "STYLE",
+]
+
+#: Bundled example parameter sets (override with ATMP_HTA_PARAMETERS_DIR).
+PARAMETERS_DIR = Path(os.environ.get("ATMP_HTA_PARAMETERS_DIR", Path(__file__).resolve().parents[2] / "parameters"))
+
+
+def catalogue(directory=None) -> list[tuple[str, str]]:
+    """(label, path) of every valid ``*.yaml`` parameter set directly in ``directory``, sorted by label."""
+    directory = Path(directory or PARAMETERS_DIR)
+    out = []
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            ps = load_parameters(path)
+        except ValueError:
+            continue  # an invalid file is reported by `atmp-hta validate`, not offered here
+        out.append((ps.product.name, str(path)))
+    return sorted(out)
+
+
+@dataclass(frozen=True)
+class SliderSpec:
+    """A slider for one parameter (or Dirichlet component): its range comes from the parameter's kind."""
+
+    name: str
+    label: str
+    kind: str
+    value: float
+    low: float
+    high: float
+    step: float
+    group: str
+
+
+def _group(parameter_set: ParameterSet, name: str) -> str:
+    base = name.split(".")[0]
+    in_harms = any(base in {n.split(".")[0] for n in h.probability.names} for h in parameter_set.harms)
+    kind = parameter_set.parameters[base].kind
+    if in_harms and kind == "probability":
+        return "Harms"
+    if kind == "probability":
+        return "Efficacy"
+    if kind in ("utility", "duration"):
+        return "Outcomes"
+    return "Population"
+
+
+def slider_specs(parameter_set: ParameterSet) -> list[SliderSpec]:
+    """One slider per parameter (one per Dirichlet component), bounded by the kind's allowed range."""
+    points = point_values(parameter_set)
+    specs = []
+    for name, p in parameter_set.parameters.items():
+        names = [f"{name}.{c}" for c in p.components] if p.dirichlet else [name]
+        low, high = KIND_RANGES[p.kind]
+        for full in names:
+            value = float(points[full][0])
+            lo = low if math.isfinite(low) else min(0.0, value)
+            hi = high if math.isfinite(high) else _nice_ceiling(max(3.0 * abs(value), 1.0))
+            if p.kind == "utility":
+                lo = max(lo, -0.5)
+            step = _nice_step((hi - lo) / 400)
+            label = p.label or name
+            if p.dirichlet:
+                label = f"{full.split('.', 1)[1]} · {label}"
+            specs.append(SliderSpec(full, label, p.kind, value, lo, hi, step, _group(parameter_set, full)))
+    return specs
+
+
+def _nice_ceiling(x: float) -> float:
+    magnitude = 10 ** math.floor(math.log10(x))
+    for m in (1, 2, 2.5, 5, 10):
+        if m * magnitude >= x:
+            return m * magnitude
+    return 10 * magnitude  # pragma: no cover
+
+
+def _nice_step(x: float) -> float:
+    magnitude = 10 ** math.floor(math.log10(x))
+    for m in (1, 2, 5, 10):
+        if m * magnitude >= x:
+            return m * magnitude
+    return 10 * magnitude  # pragma: no cover
+
+
+def make_slider(spec: SliderSpec) -> widgets.FloatSlider:
+    digits = max(0, -int(math.floor(math.log10(spec.step))))
+    return widgets.FloatSlider(
+        value=spec.value, min=spec.low, max=spec.high, step=spec.step, description=spec.label,
+        readout_format=f".{digits}f", continuous_update=False,
+        style={"description_width": "200px"}, layout=widgets.Layout(width="410px", min_width="410px"),
+    )
+
+
+def download_link(parameter_set: ParameterSet, filename: str) -> str:
+    """An HTML link that downloads the current inputs as a valid YAML parameter file."""
+    payload = base64.b64encode(to_yaml(parameter_set).encode("utf-8")).decode("ascii")
+    return (f'<a class="atmp-download" download="{html.escape(filename)}" '
+            f'href="data:application/x-yaml;base64,{payload}">⬇ Download these inputs (YAML)</a>')
+
+
+STYLE = """
+<style>
+.atmp-banner {border-radius: 6px; padding: 10px 16px; color: #fff; font-family: Helvetica, Arial, sans-serif;
+  display: flex; gap: 28px; align-items: baseline; flex-wrap: wrap;}
+.atmp-banner.approve {background: #1b7f3b;} .atmp-banner.reject {background: #b3261e;}
+.atmp-banner.error {background: #6c757d;}
+.atmp-banner .atmp-decision {font-size: 26px; font-weight: 700; letter-spacing: 0.04em;}
+.atmp-banner .atmp-figure {font-size: 15px;} .atmp-banner .atmp-figure b {font-size: 19px;}
+.atmp-conventions {color: #555; font-size: 12px; font-family: Helvetica, Arial, sans-serif; margin: 4px 2px;}
+.atmp-tip {font-size: 12px; color: #555; font-family: Helvetica, Arial, sans-serif; padding-top: 6px;
+  white-space: nowrap;}
+.atmp-tip.near {color: #b3261e; font-weight: 600;}
+.atmp-group {font-weight: 700; font-family: Helvetica, Arial, sans-serif; margin: 10px 0 2px; color: #333;}
+table.atmp-explain {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 13px;}
+table.atmp-explain td, table.atmp-explain th {border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left;
+  vertical-align: top;}
+table.atmp-explain td.num {text-align: right; font-variant-numeric: tabular-nums;}
+.atmp-title {font-family: Helvetica, Arial, sans-serif; font-size: 22px; font-weight: 700; margin: 4px 0;}
+.atmp-subtitle {font-family: Helvetica, Arial, sans-serif; color: #555; font-size: 13px;}
+</style>
+"""

@@ -1,0 +1,96 @@
+"""The benefit-risk dashboard in a real Chromium: the numbers on screen are the package's numbers."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from atmp_hta.benefit_risk import evaluate
+from atmp_hta.params import load_parameters, with_mean
+from atmp_hta.widgets.benefit_risk import css_class
+from atmp_hta.widgets.common import catalogue
+
+pytestmark = pytest.mark.browser
+
+PAGE = "/voila/render/benefit_risk.ipynb"
+READY_TIMEOUT_MS = 90_000
+SEED = 1  # the dashboard's default seed
+
+
+def first_set():
+    return load_parameters(catalogue()[0][1])
+
+
+def open_dashboard(page, voila_url):
+    page.set_viewport_size({"width": 1280, "height": 2000})  # the whole dashboard in one screenshot
+    start = time.monotonic()
+    page.goto(f"{voila_url}{PAGE}", wait_until="domcontentloaded")
+    page.locator(".atmp-banner").wait_for(state="visible", timeout=READY_TIMEOUT_MS)
+    page.locator(".vega-embed").first.wait_for(state="visible", timeout=READY_TIMEOUT_MS)
+    return time.monotonic() - start
+
+
+def banner_numbers(page):
+    banner = page.locator(".atmp-banner")
+    return {
+        "decision": banner.get_attribute("data-decision"),
+        "net_value": banner.locator(".atmp-net-value").inner_text(),
+        "probability": banner.locator(".atmp-probability").inner_text(),
+    }
+
+
+def slider_row(page, name):
+    return page.locator(f".{css_class(name)}")
+
+
+def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, screenshot, record_property):
+    ready = open_dashboard(page, voila_url)
+    record_property("page_ready_s", round(ready, 2))
+    ps = first_set()
+
+    expected = evaluate(ps, rng=SEED)
+    shown = banner_numbers(page)
+    assert shown["decision"] == expected.decision
+    assert shown["net_value"] == f"{expected.net_value:+.3f}"
+    assert page.locator(".vega-embed").count() >= 3  # waterfall, tree, tipping chart
+    assert "from atmp_hta" not in page.content()  # sources stripped
+
+    # Move the treatment-related death probability up with the keyboard, five steps.
+    row = slider_row(page, "p_death")
+    handle = row.locator(".noUi-handle")
+    handle.focus()
+    before = shown["net_value"]
+    for _ in range(5):
+        handle.press("ArrowRight")
+    page.wait_for_function(
+        "before => document.querySelector('.atmp-net-value').innerText !== before", arg=before, timeout=30_000
+    )
+    page.wait_for_timeout(500)  # let the last of the five changes arrive
+    readout = float(row.locator(".widget-readout").inner_text())
+    moved = evaluate(with_mean(ps, "p_death", readout), rng=SEED)
+    assert readout > ps.parameters["p_death"].mean()
+    assert banner_numbers(page)["net_value"] == f"{moved.net_value:+.3f}"
+
+    # Tipping points appear beside the main sliders (computed in the background).
+    tip = row.locator(".atmp-tip[data-tipping]")
+    tip.wait_for(state="visible", timeout=30_000)
+    assert re.match(r"tips at [0-9.]+", tip.inner_text())
+
+    # The explain toggle unfolds every term into its formula.
+    page.get_by_role("button", name=re.compile("Explain")).click()
+    explain = page.locator("table.atmp-explain")
+    explain.wait_for(state="visible", timeout=15_000)
+    assert "w_s · w_u · B − H − π" in explain.inner_text()
+
+    # The probabilistic analysis runs behind its button and fills P(net value > 0).
+    page.get_by_role("button", name=re.compile("Run probabilistic analysis")).click()
+    page.wait_for_function(
+        "() => /^[0-9.]+$/.test(document.querySelector('.atmp-probability').innerText)", timeout=60_000
+    )
+    psa = evaluate(with_mean(ps, "p_death", readout), n_draws=100_000, rng=SEED)
+    assert banner_numbers(page)["probability"] == f"{psa.probability_net_value_positive:.3f}"
+
+    screenshot(page, "dashboard-benefit-risk")
+    assert page.console_log.errors == []
