@@ -92,30 +92,35 @@ def _rule_start(shape):
     }
 
 
+def _set(arr, mask, value):
+    """arr[mask] = value, as branch-free arithmetic (several times faster than masked stores on random masks)."""
+    arr += (value - arr) * mask
+
+
 def _rule_step(st, v, pos, valid, n, missing):
     """Advance the rule by one visit (``pos``: sample positive; ``valid``: sample present)."""
     neg = valid & ~pos
     run = st["run"]
     if missing == "skip":
         run += neg
-        run[pos] = 0
+        run *= ~pos
     else:
         run += 1
-        run[~neg] = 0
-    st["run_first"][neg & (run == 1)] = v
+        run *= neg
+    _set(st["run_first"], neg & (run == 1), v)
     st["n_samples"] += valid
-    st["last_sample"][valid] = v
-    st["last_positive"][pos] = v
-    st["positive_before_rule"][pos & (st["rule_visit"] < 0)] = v
-    st["clearance"][pos] = -1
-    st["first_negative"][pos] = -1
+    _set(st["last_sample"], valid, v)
+    _set(st["last_positive"], pos, v)
+    not_met = st["rule_visit"] < 0
+    _set(st["positive_before_rule"], pos & not_met, v)
+    _set(st["clearance"], pos, -1)
     reached = run == n
-    new_rule = reached & (st["rule_visit"] < 0)
-    st["rule_visit"][new_rule] = v
-    st["rule_first_negative"][new_rule] = st["run_first"][new_rule]
+    new_rule = reached & not_met
+    _set(st["rule_visit"], new_rule, v)
+    _set(st["rule_first_negative"], new_rule, st["run_first"])
     new_clear = reached & (st["clearance"] < 0)
-    st["clearance"][new_clear] = v
-    st["first_negative"][new_clear] = st["run_first"][new_clear]
+    _set(st["clearance"], new_clear, v)
+    _set(st["first_negative"], new_clear, st["run_first"])
 
 
 def _rule_finish(st):
@@ -127,7 +132,7 @@ def _rule_finish(st):
         "last_sample": st["last_sample"],
         "cleared": cleared,
         "clearance": st["clearance"],
-        "first_negative": st["first_negative"],
+        "first_negative": np.where(cleared, st["first_negative"], -1),
         "rule_met": rule_met,
         "rule_visit": st["rule_visit"],
         "rule_first_negative": st["rule_first_negative"],

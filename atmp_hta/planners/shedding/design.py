@@ -350,7 +350,7 @@ def _simulate_block(S, design, visits, p, subj_rng, visit_rng, tol):
     log_kappa32 = p["log_kappa"].astype(f32)
     st = _rule_start(shape)
     samples = np.zeros(shape, dtype=np.int32)
-    best_mu = np.full(shape, -np.inf, dtype=f32)
+    best_mu = np.full(shape, -1e30, dtype=f32)
     for v in range(V):  # loop over visits; every step is vectorised over studies × patients × matrices
         day = visits[:, v]                                                     # (M,), NaN = not scheduled
         scheduled = np.isfinite(day)
@@ -376,9 +376,9 @@ def _simulate_block(S, design, visits, p, subj_rng, visit_rng, tol):
         before_rule = st["rule_visit"] < 0
         _rule_step(st, v, positive, counted, design.consecutive, design.missing)
         # a sample is taken if collected and sampling has not stopped (it stops after the visit meeting the rule)
-        taken = collected & (before_rule | ~design.stop_at_clearance)
+        taken = (collected & before_rule) if design.stop_at_clearance else collected
         samples += taken
-        np.maximum(best_mu, np.where(taken, mu, -np.inf), out=best_mu)
+        np.maximum(best_mu, mu - f32(1e30) * ~taken, out=best_mu)                # max over samples taken
     k = _rule_finish(st)
     vdays = np.where(np.isfinite(visits), visits, np.inf)                         # (M, V)
     m_idx = np.arange(M)
