@@ -18,7 +18,6 @@ simulation (:mod:`atmp_hta.planners.shedding.design`), which share the kernel :f
 from __future__ import annotations
 
 import warnings
-
 from dataclasses import dataclass, field
 
 import numpy as np
