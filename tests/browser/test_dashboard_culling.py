@@ -18,7 +18,7 @@ from voila_helpers import fetch_kernel_id, request, running_voila
 
 from atmp_hta.serve import Culling
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
 CULLING = Culling(idle_timeout_s=5, interval_s=1)
 N_REQUESTS = 12

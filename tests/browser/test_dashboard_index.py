@@ -8,7 +8,7 @@ import pytest
 
 from atmp_hta.serve import DASHBOARDS, DASHBOARDS_DIR
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 PAGE_READY_TIMEOUT_MS = 60_000
 

@@ -18,10 +18,10 @@ from jupyter_server.services.kernels.connection.base import serialize_msg_to_ws_
 from tornado.websocket import websocket_connect
 from voila_helpers import fetch_kernel_id, request
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
 V1_PROTOCOL = "v1.kernel.websocket.jupyter.org"
-QUIET_WAIT_S = 3.0
+QUIET_WAIT_S = 1.5  # an executed request would answer within milliseconds
 
 
 def _message(msg_type: str, content: dict, session: str) -> dict:
@@ -101,11 +101,16 @@ async def _send_execute_and_probe(ws_url: str, code: str, protocol: str | None) 
     return replies
 
 
+@pytest.fixture(scope="module")
+def kernel_id(voila_server):
+    """A kernel started by a page request, as a visitor's browser would be given."""
+    return fetch_kernel_id(voila_server.url)
+
+
 @pytest.mark.parametrize("protocol", [None, V1_PROTOCOL], ids=["json-protocol", "v1-protocol"])
-def test_websocket_execute_request_is_ignored(voila_server, tmp_path, protocol):
+def test_websocket_execute_request_is_ignored(voila_server, kernel_id, tmp_path, protocol):
     marker = tmp_path / "executed.txt"
     code = f"import os\nopen({str(marker)!r}, 'w').write(str(os.getpid()))"
-    kernel_id = fetch_kernel_id(voila_server.url)
     ws_url = f"ws://127.0.0.1:{voila_server.port}/api/kernels/{kernel_id}/channels?session_id={uuid.uuid4()}"
 
     # In a thread of its own: the session's Playwright runs an event loop in this one.
@@ -115,9 +120,7 @@ def test_websocket_execute_request_is_ignored(voila_server, tmp_path, protocol):
     assert replies["kernel_info"] >= 1, "the channel is live: an allowed request is answered"
     assert replies["execute"] == 0, "no reply, output or status for the execute_request"
     assert not marker.exists(), "the code was not run"
-    assert 'Received message of type "execute_request", which is not allowed. Ignoring.' in (
-        voila_server.log_text()
-    )
+    assert 'Received message of type "execute_request", which is not allowed. Ignoring.' in (voila_server.log_text())
 
 
 @pytest.mark.parametrize(
@@ -165,9 +168,7 @@ def test_rendered_page_has_no_sources(voila_url):
 def test_visitor_cannot_choose_the_template(voila_url, query):
     """An address cannot switch the page template: an unknown one would otherwise hang the request."""
     with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-        status, _, page = pool.submit(request, voila_url, "GET", f"/voila/render/index.ipynb{query}").result(
-            timeout=60
-        )
+        status, _, page = pool.submit(request, voila_url, "GET", f"/voila/render/index.ipynb{query}").result(timeout=60)
     assert status == 200
     assert 'class="jp-Notebook' in page or "jp-Notebook" in page  # the server's own (lab) template
     assert "from atmp_hta.serve import" not in page

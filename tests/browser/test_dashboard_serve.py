@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from voila_helpers import REPO_ROOT, fetch_kernel_id, free_port, wait_for_port
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.timeout(180)]
 
 psutil = pytest.importorskip("psutil")
 
