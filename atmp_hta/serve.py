@@ -67,6 +67,8 @@ DEFAULT_PORT = 8866
 DEFAULT_HOST = "127.0.0.1"
 
 _WHERE = "dashboard"
+# JupyterLab's stylesheet makes links look like plain text: show them as links.
+_LINK_STYLE = ' style="color: #1a5fb4; text-decoration: underline"'
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
 # Static files a dashboard may reference through /voila/files/: images only.
 _FILE_ALLOWLIST = (r".*\.(png|jpe?g|gif|svg|webp)",)
@@ -326,7 +328,7 @@ def index_html(dashboards: Sequence[Dashboard] = DASHBOARDS, directory=None) -> 
     Examples
     --------
     >>> print(index_html([Dashboard("a.ipynb", "A & B", "one line")]))  # doctest: +ELLIPSIS
-    <div class="atmp-index" ...<a href="a.ipynb"><strong>A &amp; B</strong></a>: one line</li>...
+    <div class="atmp-index" ...<a href="a.ipynb" style=...><strong>A &amp; B</strong></a>: one line</li>...
     """
     rows = []
     for entry in dashboards:
@@ -336,7 +338,7 @@ def index_html(dashboards: Sequence[Dashboard] = DASHBOARDS, directory=None) -> 
             rows.append(f'<li class="atmp-missing">{title}: {summary} <em>(not installed)</em></li>')
         else:
             href = html.escape(entry.notebook, quote=True)
-            rows.append(f'<li><a href="{href}"><strong>{title}</strong></a>: {summary}</li>')
+            rows.append(f'<li><a href="{href}"{_LINK_STYLE}><strong>{title}</strong></a>: {summary}</li>')
     return (
         '<div class="atmp-index" style="max-width: 48rem; font-size: 15px; line-height: 1.6">'
         "<h2>ATMP benefit–risk and HTA dashboards</h2>"
@@ -437,9 +439,7 @@ def add_dashboard_parser(subparsers) -> argparse.ArgumentParser:
         description="Serve the dashboards/ folder with Voilà (sources hidden, idle kernels culled).",
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default %(default)s)")
-    parser.add_argument(
-        "--host", default=DEFAULT_HOST, help="address to bind (default %(default)s: this machine only)"
-    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind (default %(default)s: this machine only)")
     parser.add_argument("--dashboards-dir", default=None, help="folder of dashboard notebooks")
     parser.add_argument(
         "--cull-idle",

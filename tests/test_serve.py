@@ -136,7 +136,8 @@ def test_index_lists_every_registered_dashboard(tmp_path):
     (tmp_path / "present.ipynb").write_text("{}")
     entries = [Dashboard("present.ipynb", "Here", "one line"), Dashboard("absent.ipynb", "<b>", "x & y")]
     page = index_html(entries, directory=tmp_path)
-    assert '<li><a href="present.ipynb"><strong>Here</strong></a>: one line</li>' in page
+    assert '<li><a href="present.ipynb" style="color: #1a5fb4; text-decoration: underline"><strong>Here' in page
+    assert "</strong></a>: one line</li>" in page
     assert '<li class="atmp-missing">&lt;b&gt;: x &amp; y <em>(not installed)</em></li>' in page
     assert page.count("<li") == 2
 
@@ -197,9 +198,7 @@ def test_serve_prints_the_url_runs_voila_and_cleans_up(monkeypatch, capsys):
 
 
 def test_serve_warns_when_not_on_loopback(monkeypatch, capsys):
-    monkeypatch.setattr(
-        serve_module.subprocess, "Popen", lambda argv, env: type("P", (), {"wait": lambda s: 0})()
-    )
+    monkeypatch.setattr(serve_module.subprocess, "Popen", lambda argv, env: type("P", (), {"wait": lambda s: 0})())
     serve(host="0.0.0.0", port=9003)
     assert "Warning: serving on 0.0.0.0" in capsys.readouterr().err
 

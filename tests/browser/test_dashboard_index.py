@@ -44,6 +44,12 @@ def test_index_lists_the_dashboards(voila_url, page, screenshot, record_property
     screenshot(page, "dashboard-index")
     assert page.console_log.errors == []
 
+    # A click opens the first installed dashboard (its own test checks what it shows).
+    installed = [e for e in DASHBOARDS if (DASHBOARDS_DIR / e.notebook).is_file()]
+    if installed:
+        index.locator(f'a[href="{installed[0].notebook}"]').click()
+        page.wait_for_url(f"{voila_url}/voila/render/{installed[0].notebook}", wait_until="commit")
+
 
 def test_console_log_catches_errors(page):
     """The console helper does report a page's own errors (so an empty list above means something)."""
