@@ -41,6 +41,7 @@ __all__ = [
     "harm_parameters",
     "tipping_point",
     "tipping_points",
+    "main_parameters",
     "net_value_curve",
     "TERMS",
 ]
@@ -398,6 +399,19 @@ def _tipping(parameter_set, name, low, high, rng, grid):
     out["value"] = float(root)
     out["approve_side"] = "below" if fs[nearest] > 0 else "above"
     return out
+
+
+def main_parameters(parameter_set: ParameterSet) -> list[str]:
+    """The probabilities a decision usually turns on: the treatment's branch probabilities (first level)
+    and the harms' probabilities, in that order, without repeats."""
+    names = []
+    for branch in parameter_set.strategies["treatment"].branches:
+        if branch.probability != "complement":
+            names.extend(sorted(branch.probability.names))
+    for harm in parameter_set.harms:
+        names.extend(sorted(harm.probability.names))
+    known = parameter_set.names
+    return [n for i, n in enumerate(names) if n in known and n not in names[:i]]
 
 
 def net_value_curve(parameter_set: ParameterSet, name: str, low=None, high=None, points=41, rng=0):

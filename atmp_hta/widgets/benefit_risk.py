@@ -11,7 +11,7 @@ import ipywidgets as widgets
 import pandas as pd
 
 from atmp_hta import charts
-from atmp_hta.benefit_risk import evaluate, net_value_curve, tipping_points
+from atmp_hta.benefit_risk import evaluate, main_parameters, net_value_curve, tipping_points
 from atmp_hta.params import ParameterSet, Settings, load_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
 from atmp_hta.widgets.common import STYLE, catalogue, download_link, make_slider, slider_specs
@@ -31,6 +31,14 @@ SETTING_SLIDERS = (
 def css_class(name: str) -> str:
     """CSS class of a parameter's slider row (``response.durable`` -> ``atmp-param-response-durable``)."""
     return "atmp-param-" + name.replace(".", "-").replace("_", "-")
+
+
+def _replaced(parameter_set: ParameterSet, **update) -> ParameterSet:
+    """A copy with some fields replaced that no longer claims the file's hashes (as ``with_mean`` does)."""
+    out = parameter_set.model_copy(update=update)
+    out.__dict__.pop("sha256", None)  # a cached_property: model_copy would carry the old content's hash
+    out._file_sha256 = None
+    return out
 
 
 def _placeholder(text=""):
@@ -149,15 +157,9 @@ class BenefitRiskDashboard:
         self.refresh()
 
     def main_parameters(self) -> list[str]:
-        """Probabilities whose tipping points are shown: the treatment's branch probabilities and the harms'."""
-        names = []
-        for branch in self.base.strategies["treatment"].branches:
-            if branch.probability != "complement":
-                names.extend(sorted(branch.probability.names))
-        for harm in self.base.harms:
-            names.extend(sorted(harm.probability.names))
+        """Parameters whose tipping points are shown beside their sliders."""
         specs = getattr(self, "specs", {})
-        return [n for i, n in enumerate(names) if n in specs and n not in names[:i]]
+        return [n for n in main_parameters(self.base) if n in specs]
 
     # ------------------------------------------------------------------------------------------ callbacks
     def _on_pick(self, change):
@@ -174,16 +176,25 @@ class BenefitRiskDashboard:
 
     # ------------------------------------------------------------------------------------------ state
     def inputs(self) -> ParameterSet:
-        """The parameter set the sliders describe (validated: slider messages can carry any value)."""
-        ps = self.base
-        points = point_values(self.base)
+        """The parameter set the sliders describe (validated: slider messages can carry any value).
+
+        Each Dirichlet starts from its current state, not the file's: its other components' sliders show
+        that state rounded to their step, and comparing them with the file's values would re-apply those
+        rounded values (undoing part of the move just made). Only the component just moved differs from the
+        current state by more than half a step, so a Dirichlet ends where the chain of ``with_mean`` calls
+        in the order of the moves ends.
+        """
+        carried = {n: p for n, p in self.current.parameters.items()
+                   if p.dirichlet is not None and p != self.base.parameters[n]}
+        ps = _replaced(self.base, parameters={**self.base.parameters, **carried}) if carried else self.base
+        points = point_values(ps)
         for name, slider in self.sliders.items():
             if abs(slider.value - float(points[name][0])) > 0.5 * self.specs[name].step:
                 ps = with_mean(ps, name, slider.value)
         settings = Settings.model_validate(
             {**self.base.settings.model_dump(), **{k: s.value for k, s in self.setting_sliders.items()}}
         )
-        return ps.model_copy(update={"settings": settings})
+        return ps if settings == ps.settings else _replaced(ps, settings=settings)
 
     def refresh(self, moved=None):
         """Re-evaluate with the current slider values and update every view."""

@@ -1,0 +1,87 @@
+"""What the workbooks in ``notebooks/`` call: parameter validation, chart set-up, recorded results.
+
+Workbooks stay thin (DESIGN.md): a parameters cell, a validation cell calling one of the ``*_inputs``
+functions here, then calls into the package. Papermill only *warns* about unknown parameter names, so the
+validation functions take every parameter by keyword and refuse anything unexpected.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from atmp_hta.exceptions import ParameterError
+from atmp_hta.params import ParameterSet, load_parameters
+
+__all__ = [
+    "PARAMETERS_DIR",
+    "resolve_parameter_file",
+    "BenefitRiskInputs",
+    "benefit_risk_inputs",
+    "use_static_charts",
+]
+
+PARAMETERS_DIR = Path(__file__).resolve().parents[1] / "parameters"
+
+
+def resolve_parameter_file(name) -> Path:
+    """An existing path as given, else a file of that name among the bundled parameter sets."""
+    path = Path(name)
+    if path.is_file():
+        return path.resolve()
+    bundled = PARAMETERS_DIR / path.name
+    if bundled.is_file():
+        return bundled
+    raise ParameterError(
+        f"The 'parameter_file' parameter must name an existing YAML file (or one of "
+        f"{sorted(p.name for p in PARAMETERS_DIR.glob('*.yaml'))}). Got {str(name)!r}.",
+        field="parameter_file",
+    )
+
+
+class BenefitRiskInputs(BaseModel):
+    """The parameters of ``notebooks/benefit_risk.ipynb``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+    parameter_file: str
+    n_draws: int = Field(100_000, ge=1, le=5_000_000)
+    seed: int = Field(1, ge=0)
+    tipping_parameters: list[str] = Field(default_factory=list)
+    results_path: str | None = None
+    parameter_set: ParameterSet | None = None
+
+
+def benefit_risk_inputs(**parameters) -> BenefitRiskInputs:
+    """Validate the workbook's parameters and load its parameter file.
+
+    Raises
+    ------
+    ParameterError
+        naming the parameter, its allowed range and the value received.
+    """
+    try:
+        inputs = BenefitRiskInputs.model_validate(parameters)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ParameterError(
+            f"workbook parameter '{field}': {err['msg'].removeprefix('Value error, ')} "
+            f"(got {err.get('input')!r})", field=field
+        ) from None
+    ps = load_parameters(resolve_parameter_file(inputs.parameter_file))
+    unknown = [n for n in inputs.tipping_parameters if n not in ps.names]
+    if unknown:
+        raise ParameterError(
+            f"The 'tipping_parameters' parameter must name parameters of {ps.path}: one of "
+            f"{sorted(ps.names)}. Got {unknown}.", field="tipping_parameters"
+        )
+    return inputs.model_copy(update={"parameter_set": ps})
+
+
+def use_static_charts():
+    """Render Altair charts as inline SVG (vl-convert): they then survive HTML export and work offline."""
+    import altair as alt
+
+    alt.renderers.enable("svg")

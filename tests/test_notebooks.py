@@ -1,0 +1,93 @@
+"""Every workbook runs under papermill on its defaults; recorded results equal the package's functions."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from atmp_hta.benefit_risk import evaluate, main_parameters, tipping_points
+from atmp_hta.params import load_parameters
+from atmp_hta.teaching import EXERCISES, reference_answer
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+WORKBOOKS_AND_DASHBOARDS = NOTEBOOKS + sorted((ROOT / "dashboards").glob("*.ipynb"))
+
+
+def run(notebook: Path, out: Path, **parameters) -> nbformat.NotebookNode:
+    pm.execute_notebook(str(notebook), str(out), parameters=parameters, kernel_name="python3",
+                        execution_timeout=240, progress_bar=False, cwd=str(out.parent))
+    return nbformat.read(out, as_version=4)
+
+
+def outputs_text(nb) -> str:
+    chunks = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            chunks.append(output.get("text", ""))
+            chunks.extend(str(v) for k, v in output.get("data", {}).items() if k == "text/plain")
+    return "\n".join(chunks)
+
+
+@pytest.mark.parametrize("path", WORKBOOKS_AND_DASHBOARDS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_stored_with_outputs_cleared_and_one_parameters_cell(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name} has stored outputs"
+    if path.parent.name != "dashboards":
+        tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+        assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+
+
+@pytest.mark.notebook
+def test_benefit_risk_workbook_records_the_package_results(tmp_path):
+    results = tmp_path / "results.json"
+    nb = run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out.ipynb",
+             parameter_file="elivaldogene_autotemcel.yaml", n_draws=20_000, seed=7, results_path=str(results))
+    recorded = json.loads(results.read_text())
+    ps = load_parameters(ROOT / "parameters" / "elivaldogene_autotemcel.yaml")
+    base = evaluate(ps, rng=7)
+    psa = evaluate(ps, n_draws=20_000, rng=7)
+    tips = tipping_points(ps, main_parameters(ps), rng=7).set_index("parameter")["value"]
+    assert recorded["decision"] == base.decision
+    assert recorded["net_value"] == pytest.approx(base.net_value, rel=1e-12)
+    for term, value in base.terms.items():
+        assert recorded[f"term_{term}"] == pytest.approx(value, rel=1e-12)
+    assert recorded["probability_net_value_positive"] == pytest.approx(psa.probability_net_value_positive)
+    assert recorded["tipping_p_oncogenesis"] == pytest.approx(tips["p_oncogenesis"], rel=1e-9)
+    assert recorded["parameter_file_sha256"] == ps.file_sha256
+    # the charts are rendered as inline SVG, so the executed notebook shows them offline
+    assert sum("image/svg+xml" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) >= 4
+
+
+@pytest.mark.notebook
+def test_benefit_risk_workbook_refuses_bad_parameters(tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match="tipping_parameters"):
+        run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out.ipynb", tipping_parameters=["nope"])
+    with pytest.raises(pm.PapermillExecutionError, match="n_draws"):
+        run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out2.ipynb", n_draws=0)
+
+
+TEACHING = sorted((ROOT / "notebooks" / "teaching").glob("*.ipynb"))
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", TEACHING, ids=lambda p: p.stem)
+def test_teaching_workbook_self_checks(path, tmp_path):
+    number = path.stem.split("_")[0].lstrip("0")
+    ids = [i for i in EXERCISES if i.split(".")[0] == number]
+    assert ids, f"no exercises registered for {path.name}"
+    # on its defaults (no answers yet) it runs and asks for answers
+    text = outputs_text(run(path, tmp_path / "blank.ipynb"))
+    assert all(f"… {i}" in text for i in ids)
+    # the right answers are recognised; a wrong one gets a hint
+    answers = {f"answer_{i.replace('.', '_')}": reference_answer(i) for i in ids}
+    answers[f"answer_{ids[0].replace('.', '_')}"] = reference_answer(ids[0]) + 1.0
+    text = outputs_text(run(path, tmp_path / "filled.ipynb", **answers))
+    assert f"✗ {ids[0]} not yet" in text and "Hint:" in text
+    assert all(f"✓ {i} correct." in text for i in ids[1:])
