@@ -9,6 +9,7 @@ HOST   ?= 127.0.0.1
 .PHONY: run test setup browser lint bench clean
 
 run: setup
+	$(BIN)/atmp-hta evaluate parameters/*.yaml
 	$(BIN)/atmp-hta dashboard --port $(PORT) --host $(HOST)
 
 test: setup browser
