@@ -102,6 +102,16 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         title="Benefit–risk",
         summary="decision, net-value waterfall, tipping points",
     ),
+    Dashboard(
+        notebook="shedding_planner.ipynb",
+        title="Shedding-study planner",
+        summary="viral-vector shedding: schedules compared, clearance, barrier-contraception period",
+    ),
+    Dashboard(
+        notebook="surrogate_planner.ipynb",
+        title="Surrogate-endpoint planner",
+        summary="Phase II sizing on FIX activity and bleeding rates, lead-in design, surrogate validation",
+    ),
 )
 
 
