@@ -126,7 +126,7 @@ def event_probability_posterior(events, patients, prior=(0.5, 0.5)):
     Examples
     --------
     >>> d = event_probability_posterior(1, 50)
-    >>> round(d.mean(), 5)   # (1 + 0.5) / (50 + 1)
+    >>> round(float(d.mean()), 5)   # (1 + 0.5) / (50 + 1)
     0.02941
     """
     where = "event_probability_posterior"
@@ -150,7 +150,7 @@ def event_rate_posterior(events, patient_years, prior=(0.5, 0.0)):
 
     Examples
     --------
-    >>> round(event_rate_posterior(2, 100).mean(), 5)   # (2 + 0.5) / 100
+    >>> round(float(event_rate_posterior(2, 100).mean()), 5)   # (2 + 0.5) / 100
     0.025
     """
     where = "event_rate_posterior"
