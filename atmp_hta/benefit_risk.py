@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -166,8 +167,14 @@ class BenefitRiskResult:
     qalys: dict
     shortfall: dict
     harms: pd.DataFrame = field(repr=False)
-    draws: pd.DataFrame = field(repr=False)
+    draw_arrays: dict = field(repr=False)
     provenance: dict = field(repr=False)
+
+    @cached_property
+    def draws(self) -> pd.DataFrame:
+        """Per-draw values (one row per draw): QALYs of both strategies, benefit, weighted benefit, expected
+        harm and net value. Built on first access, so a million-draw evaluation pays for it only if asked."""
+        return pd.DataFrame({"draw": np.arange(self.n_draws), **self.draw_arrays})
 
     @property
     def margin(self) -> float:
@@ -295,17 +302,14 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
         ],
         columns=["harm", "probability", "loss_if_occurs", "expected_loss"],
     )
-    draws = pd.DataFrame(
-        {
-            "draw": np.arange(n_draws),
-            "treatment_qalys": comp["treatment_qalys"],
-            "comparator_qalys": comp["comparator_qalys"],
-            "benefit": comp["benefit"],
-            "weighted_benefit": weighted,
-            "expected_harm": comp["expected_harm"],
-            "net_value": nv,
-        }
-    )
+    draw_arrays = {
+        "treatment_qalys": comp["treatment_qalys"],
+        "comparator_qalys": comp["comparator_qalys"],
+        "benefit": comp["benefit"],
+        "weighted_benefit": weighted,
+        "expected_harm": comp["expected_harm"],
+        "net_value": nv,
+    }
     provenance = {
         "package": "atmp_hta",
         "version": atmp_hta.__version__,
@@ -342,7 +346,7 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
                    "general_population_qalys": float(comp["general_population_qalys"].mean()),
                    "unmet_need": float(comp["unmet_need"].mean())},
         harms=harms,
-        draws=draws,
+        draw_arrays=draw_arrays,
         provenance=provenance,
     )
 
