@@ -518,7 +518,7 @@ def _check_trace(trace, where):
         t = t[None]
     if t.ndim != 3 or t.shape[1] < 2:
         raise invalid("trace", "an array of shape (draws, n_cycles + 1, S) with n_cycles >= 1", t.shape, where)
-    if not np.all(np.isfinite(t)):
+    if not np.isfinite(t.sum()):  # a sum is finite when every (bounded) entry is
         raise invalid("trace", "finite state membership", "non-finite values", where)
     return t
 
@@ -595,7 +595,9 @@ def _state_values(tr, v, a, delta, dt, by_cycle):
     if v.shape[1] == 1 and not by_cycle:
         # values constant over time: fold counting and discounting into one weight per trace row
         row_weight = (delta * dt) @ a  # (1 or D, n + 1)
-        per_row = np.matmul(tr, v[:, 0, :, None])[..., 0]  # (D, n + 1)
+        per_row = tr @ v[0, 0] if v.shape[0] == 1 else np.matmul(tr, v[:, 0, :, None])[..., 0]  # (D, n + 1)
+        if row_weight.shape[0] == 1:
+            return per_row @ row_weight[0]
         return (row_weight * per_row).sum(axis=1)
     occupancy = np.einsum("kj,djs->dks", a, tr)  # corrected membership of each counted cycle
     out = (occupancy * v).sum(axis=-1) * delta * dt

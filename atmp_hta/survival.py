@@ -134,7 +134,9 @@ def _cum_hazard(name, t, p):
     if name == "exponential":
         return p["rate"] * t
     if name == "weibull":
-        return (t / p["scale"]) ** p["shape"]
+        x = t / p["scale"]
+        return np.power(x, p["shape"], out=x) if x.shape == np.broadcast_shapes(x.shape, p["shape"].shape) \
+            else x ** p["shape"]
     if name == "weibull_ph":
         return p["scale"] * t ** p["shape"]
     if name == "gompertz":
@@ -199,7 +201,9 @@ def survival(distribution: str, times, **params) -> np.ndarray:
     name = _check_distribution(distribution, where)
     p = _check_params(name, params, where)
     t = _check_times(times, where)
-    return np.exp(-_rows(p, _cum_hazard(name, t, p)))
+    h = np.array(_rows(p, _cum_hazard(name, t, p)))  # a fresh (D, T) array
+    np.negative(h, out=h)
+    return np.exp(h, out=h)
 
 
 def cumulative_hazard(distribution: str, times, **params) -> np.ndarray:
@@ -337,10 +341,10 @@ def _check_curve(curve, name, where):
         c = c[None]
     if c.ndim != 2:
         raise invalid(name, "a survival curve of shape (T,) or (draws, T)", c.shape, where)
-    bad = ~np.isfinite(c) | (c < 0) | (c > 1)
-    if bad.any():
+    if not (c.min() >= 0.0 and c.max() <= 1.0):  # NaN fails both comparisons
+        bad = ~np.isfinite(c) | (c < 0) | (c > 1)
         raise invalid(name, "survival probabilities in [0, 1]", float(c[bad][0]), where)
-    if np.any(np.diff(c, axis=1) > 1e-12):
+    if c.shape[1] > 1 and (c[:, 1:] - c[:, :-1]).max() > 1e-12:
         raise invalid(name, "a non-increasing survival curve", "a curve that increases", where)
     return c
 
@@ -386,19 +390,30 @@ def mixture_cure_survival(cure_fraction, uncured, background, *, uncured_model: 
     return _mixture_cure(pi.reshape(-1, 1), su, sb, uncured_model, floor_at_background)
 
 
+_TINY = 1e-300  # survival below this counts as this in the hazard floor (keeps log finite)
+
+
 def _mixture_cure(pi, su, sb, model, floor):
     """Kernel of :func:`mixture_cure_survival`; pi (D or 1, 1), curves (D or 1, T)."""
     if model == "excess":
         return sb * (pi + (1.0 - pi) * su)
-    su, sb = np.broadcast_arrays(su, sb)
     if floor:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            hu = -np.log(su)
-            hb = -np.log(sb)
-            step = np.maximum(np.diff(hu, axis=1), np.diff(hb, axis=1))
-        step = np.where(np.isnan(step), np.inf, step)  # inf - inf once both are 0
-        su = np.exp(-np.concatenate([hu[:, :1], hu[:, :1] + np.cumsum(step, axis=1)], axis=1))
-    return pi * sb + (1.0 - pi) * su
+        d = max(su.shape[0], sb.shape[0])
+        neg_hu = np.log(np.maximum(su, _TINY))  # −H_u, (D or 1, T)
+        neg_hb_step = np.diff(np.log(np.maximum(sb, _TINY)), axis=1)
+        step = np.diff(neg_hu, axis=1)
+        step = np.minimum(step, neg_hb_step, out=step if step.shape[0] == d else None)  # −max(ΔH_u, ΔH*)
+        np.cumsum(step, axis=1, out=step)
+        step += neg_hu[:, :1]
+        adjusted = np.empty((d, su.shape[1]))
+        adjusted[:, 0] = su[:, 0]
+        np.exp(step, out=adjusted[:, 1:])
+        su = adjusted
+    else:
+        su = np.array(su, dtype=float)
+    su *= 1.0 - pi
+    su += pi * sb
+    return su
 
 
 # -------------------------------------------------------------------------------- partitioned survival
@@ -435,9 +450,12 @@ def partitioned_survival(pfs, os) -> np.ndarray:
 
 def _partition(p, o):
     """Kernel of :func:`partitioned_survival`."""
-    p, o = np.broadcast_arrays(p, o)
-    pf = np.minimum(p, o)
-    return np.stack([pf, o - pf, 1.0 - o], axis=-1)
+    shape = np.broadcast_shapes(p.shape, o.shape)
+    out = np.empty(shape + (3,))
+    np.minimum(p, o, out=out[..., 0])
+    np.subtract(o, out[..., 0], out=out[..., 1])
+    np.subtract(1.0, o, out=out[..., 2])
+    return out
 
 
 def events_per_cycle(curve) -> np.ndarray:
@@ -485,4 +503,6 @@ def event_values(curve, value, *, timing: str, discount_rate=0.0, cycle_length: 
     if v.ndim > 1 or not np.all(np.isfinite(v)):
         raise invalid("value", "a finite amount (or an array over draws)", np.ravel(v)[:3].tolist(), where)
     delta = cycle_discount_factors(c.shape[1] - 1, discount_rate, timing, cycle_length)
+    if delta.shape[0] == 1:
+        return (c[:, :-1] @ delta[0] - c[:, 1:] @ delta[0]) * v
     return ((c[:, :-1] - c[:, 1:]) * delta).sum(axis=1) * v

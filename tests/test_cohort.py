@@ -77,8 +77,9 @@ def test_hiv_model_time_homogeneous_heemod_vignette():
     # etc. as printed, rr .509, lamivudine 2086). Printed results: mono cost_health 45479.45, cost_drugs
     # 18176.56, cost_total 44613.85, life_year 7.979173; comb 89433.47, 43596.75, 81026.56, 13.864239; ICER
     # 6187.307. That version counted the trace at the end of each cycle (rows 1..20) and discounted each
-    # at the end of its cycle, (1.06)^-k for row k. Its combination states are reproduced as written there (state A's health cost
-    # 3052, lamivudine booked under health costs in B and C). Tolerance: half a unit of the last digit.
+    # at the end of its cycle, (1.06)^-k for row k. Its combination states are reproduced as written there
+    # (state A's health cost 3052, lamivudine booked under health costs in B and C). Tolerance: half a unit
+    # of the last printed digit.
     mono = np.array([[.721, .202, .067, .010], [0, .581, .407, .012], [0, 0, .750, .250], [0, 0, 0, 1]])
     comb = _with_relative_risk(mono, 0.509)
     n = 20
