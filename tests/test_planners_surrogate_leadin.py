@@ -103,3 +103,22 @@ def test_bad_input_names_the_parameter(call, message):
     with pytest.raises(ParameterError) as err:
         call()
     assert message in str(err.value)
+
+
+def test_power_table_rows_are_leadin_power_and_rise_with_n():
+    from atmp_hta.planners.surrogate import leadin_power_table
+
+    n = [2, 5, 10, 20]
+    table = leadin_power_table(n, margins=[1.0, 1.8], rate_ratio=0.5, **HOPE_B)
+    assert list(table.columns) == ["design", "margin", "rate_ratio", "n_patients", "power"]
+    for design, margin in (("superiority", 1.0), ("non-inferiority", 1.8)):
+        rows = table[table["design"] == design]
+        assert rows["n_patients"].tolist() == n and (rows["margin"] == margin).all()
+        expected = [leadin_power(k, rate_ratio=0.5, margin=margin, **HOPE_B) for k in n]
+        assert rows["power"].to_numpy() == pytest.approx(expected, rel=1e-12)
+        assert np.all(np.diff(rows["power"].to_numpy()) > 0)
+    # the wider margin is the easier hypothesis
+    sup, ni = (table[table["margin"] == m]["power"].to_numpy() for m in (1.0, 1.8))
+    assert np.all(ni > sup)
+    with pytest.raises(ParameterError, match="'rate_ratio' parameter of leadin_power must be < margin"):
+        leadin_power_table(n, margins=[0.4], rate_ratio=0.5, **HOPE_B)

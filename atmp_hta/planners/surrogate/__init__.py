@@ -28,6 +28,7 @@ from atmp_hta.planners.surrogate.leadin import (
     LeadinSampleSize,
     LeadinSimulation,
     leadin_power,
+    leadin_power_table,
     leadin_sample_size,
     simulate_leadin,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "gmr_sample_size",
     "haemophilia_b_synopsis",
     "leadin_power",
+    "leadin_power_table",
     "leadin_sample_size",
     "load_armd",
     "log_sd_from_cv",

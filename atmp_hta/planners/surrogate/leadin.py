@@ -29,6 +29,7 @@ __all__ = [
     "LeadinSampleSize",
     "LeadinSimulation",
     "leadin_power",
+    "leadin_power_table",
     "leadin_sample_size",
     "simulate_leadin",
 ]
@@ -137,6 +138,55 @@ def leadin_power(
 
     out = np.vectorize(one, otypes=[float])(n)
     return out[()] if np.ndim(out) == 0 else out
+
+
+def leadin_power_table(
+    n_values, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=0.025, margins=(1.0,)
+):
+    """Tidy power curves of lead-in designs: one row per margin × number of patients.
+
+    Parameters
+    ----------
+    n_values : array_like of int
+        Numbers of dosed patients, each >= 1.
+    rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha
+        As in :func:`leadin_power`.
+    margins : sequence of float
+        Null rate ratios M (1 for superiority, e.g. 1.8 for non-inferiority); each above ``rate_ratio``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``design, margin, rate_ratio, n_patients, power`` with ``design`` "superiority" (M = 1) or
+        "non-inferiority" (M > 1); the power of each row is :func:`leadin_power`.
+
+    Examples
+    --------
+    >>> t = leadin_power_table([5, 10], 4.19, 0.5, 1.0, 0.5, 1.0, margins=[1.0, 1.8])
+    >>> t["design"].tolist(), t.shape
+    (['superiority', 'superiority', 'non-inferiority', 'non-inferiority'], (4, 5))
+    """
+    n = np.atleast_1d(as_float_array("n_values", n_values, "leadin_power_table"))
+    m = np.atleast_1d(as_float_array("margins", margins, "leadin_power_table"))
+    if m.size == 0 or n.size == 0:
+        raise invalid("n_values" if n.size == 0 else "margins", "non-empty", [], "leadin_power_table")
+    frames = []
+    for margin in m.tolist():
+        power = np.atleast_1d(
+            leadin_power(n, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=alpha, margin=margin)
+        )
+        frames.append(
+            pd.DataFrame(
+                {
+                    "design": "superiority" if margin <= 1.0 else "non-inferiority",
+                    "margin": margin,
+                    "rate_ratio": float(rate_ratio),
+                    "n_patients": n.astype(int),
+                    "power": power,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,403 @@
+"""The surrogate-endpoint planner dashboard: sliders for the planning inputs, sample sizes, power curves,
+the FIX → ABR prediction, a simulation check of the lead-in design and the protocol synopsis.
+
+Callbacks only read widget values, validate them (:func:`~atmp_hta.planners.surrogate.workbook.surrogate_inputs`),
+call the planner (:func:`~atmp_hta.planners.surrogate.workbook.plan_trial`, the same code path as the workbook
+``notebooks/surrogate_planner.ipynb``) and its charts (:mod:`atmp_hta.planners.surrogate_charts`), and write
+widget values. Charts are built once; afterwards a change only swaps their datasets.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import altair as alt
+import ipywidgets as widgets
+import pandas as pd
+
+from atmp_hta import charts
+from atmp_hta.planners import surrogate_charts
+from atmp_hta.planners.surrogate import read_planner_parameters, synopsis_to_csv, synopsis_to_markdown
+from atmp_hta.planners.surrogate.workbook import (
+    DEFAULT_PARAMETER_FILE,
+    EXPRESSION_SCENARIOS,
+    SurrogatePlan,
+    plan_trial,
+    simulation_check,
+    surrogate_inputs,
+)
+from atmp_hta.widgets.common import STYLE
+from atmp_hta.widgets.views import error_banner_html
+
+__all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "css_class", "sizes_html", "synopsis_html"]
+
+
+@dataclass(frozen=True)
+class Slider:
+    name: str
+    label: str
+    low: float
+    high: float
+    step: float
+    digits: int
+    group: str
+
+
+_FIX = "Primary endpoint: FIX activity at week 26"
+_ABR = "Key secondary: bleeding in a lead-in design"
+_ERR = "Error rates and drop-out"
+#: The planning inputs on sliders (the other workbook parameters keep the values of the parameter file). The
+#: ranges keep every exact lead-in search under a few seconds on one core.
+SLIDERS = (
+    Slider("fix_mean_iu_dl", "Mean FIX activity (IU/dL)", 5.0, 150.0, 0.5, 1, _FIX),
+    Slider("fix_sd_iu_dl", "SD of FIX activity (IU/dL)", 1.0, 100.0, 0.1, 1, _FIX),
+    Slider("fix_null_geometric_mean_iu_dl", "Null geometric mean (IU/dL)", 1.0, 50.0, 0.5, 1, _FIX),
+    Slider("abr_leadin", "ABR on prophylaxis (lead-in)", 1.0, 12.0, 0.01, 2, _ABR),
+    Slider("rate_ratio_expected", "Rate ratio, after / before", 0.1, 0.8, 0.01, 2, _ABR),
+    Slider("abr_dispersion", "Frailty variance (dispersion)", 0.0, 3.0, 0.05, 2, _ABR),
+    Slider("leadin_years", "Lead-in period (years)", 0.25, 2.0, 0.05, 2, _ABR),
+    Slider("post_years", "Efficacy period (years)", 0.5, 3.0, 0.05, 2, _ABR),
+    Slider("noninferiority_margin", "Non-inferiority margin", 1.1, 3.0, 0.05, 2, _ABR),
+    Slider("alpha_one_sided", "One-sided alpha", 0.005, 0.1, 0.005, 3, _ERR),
+    Slider("target_power", "Target power", 0.5, 0.99, 0.01, 2, _ERR),
+    Slider("dropout", "Drop-out", 0.0, 0.5, 0.01, 2, _ERR),
+)
+SIMULATION_CHOICES = (("2,000 trials", 2_000), ("10,000 trials", 10_000), ("50,000 trials", 50_000))
+
+SURROGATE_STYLE = """
+<style>
+.atmp-sizes {display: flex; gap: 10px; flex-wrap: wrap; font-family: Helvetica, Arial, sans-serif;}
+.atmp-size {border: 1px solid #d0d7de; border-radius: 6px; padding: 8px 14px; min-width: 200px; background: #f6f8fa;}
+.atmp-size.planned {background: #1b4f8a; color: #fff; border-color: #1b4f8a;}
+.atmp-size .atmp-size-label {font-size: 12px; text-transform: uppercase; letter-spacing: 0.04em; opacity: 0.8;}
+.atmp-size b {font-size: 28px; font-weight: 700; display: block; margin: 2px 0; font-variant-numeric: tabular-nums;}
+.atmp-size .atmp-size-note {font-size: 12px; opacity: 0.85;}
+.atmp-details {font-family: Helvetica, Arial, sans-serif; font-size: 13px; color: #333; line-height: 1.55;
+  max-width: 780px;}
+.atmp-subtitle {line-height: 1.4; margin-bottom: 6px;}
+table.atmp-table {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 12.5px;}
+table.atmp-table th {background: #f1f3f5; text-align: left; font-weight: 600;}
+table.atmp-table td, table.atmp-table th {border-bottom: 1px solid #ddd; padding: 5px 8px; vertical-align: top;
+  line-height: 1.35;}
+table.atmp-table td.num, table.atmp-table th.num {text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap;}
+.atmp-downloads a {margin-right: 18px; font-family: Helvetica, Arial, sans-serif; font-size: 13px;}
+.atmp-section {font-weight: 700; font-family: Helvetica, Arial, sans-serif; font-size: 15px; margin: 14px 0 4px;
+  color: #222;}
+</style>
+"""
+
+
+def css_class(name: str) -> str:
+    """CSS class of an input's slider (``rate_ratio_expected`` -> ``atmp-param-rate-ratio-expected``)."""
+    return "atmp-param-" + name.replace("_", "-")
+
+
+# ------------------------------------------------------------------------------------------- views (HTML)
+def _num(value, digits=3) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e9:
+        return str(int(value))
+    return f"{value:.{digits}g}" if isinstance(value, float) else html.escape(str(value))
+
+
+def sizes_html(plan: SurrogatePlan) -> str:
+    """The four sample sizes as cards (the numbers are the plan's; classes ``atmp-n-*`` for tests)."""
+    p, ni, sup = plan.inputs, plan.noninferiority, plan.superiority
+
+    def card(kind, label, number, note, extra=""):
+        return (f'<div class="atmp-size {extra}" data-size="{kind}"><div class="atmp-size-label">{label}</div>'
+                f'<b class="atmp-n-{kind}">{number}</b><div class="atmp-size-note">{note}</div></div>')
+
+    return (
+        '<div class="atmp-sizes">'
+        + card("primary", "Primary: FIX activity", plan.n_primary_rounded,
+               f"n = {plan.n_primary:.2f} · d = {plan.effect_size:.2f} · one-sample t-test")
+        + card("noninferiority", f"Lead-in: non-inferiority (RR &lt; {ni.margin:g})", ni.n_patients_exact,
+               f"exact · normal approx. {ni.n_patients:.1f} · {ni.events_required:.0f} bleeds")
+        + card("superiority", "Lead-in: superiority (RR &lt; 1)", sup.n_patients_exact,
+               f"exact · normal approx. {sup.n_patients:.1f} · {sup.events_required:.0f} bleeds")
+        + card("planned", "Planned enrolment", plan.n_planned,
+               f"max(primary, non-inferiority) with {p.dropout:.0%} drop-out", "planned")
+        + "</div>"
+    )
+
+
+def details_html(plan: SurrogatePlan) -> str:
+    """FIX attainment, the FIX → ABR bridge and the power of each lead-in design at its exact size."""
+    above = " · ".join(f"P(FIX &gt; {t:g}) = {p:.3f}" for t, p in plan.fix_above_thresholds.itertuples(index=False))
+    b = plan.bridge
+    return (
+        '<div class="atmp-details">'
+        f"<b>FIX activity</b>: geometric mean {plan.fix_geometric_mean:.1f} IU/dL, log SD {plan.fix_log_sd:.3f}; "
+        f"{above}<br>"
+        f"<b>Bridge</b>: ln ABR = {plan.bridge_intercept:.3f} {plan.bridge_slope:+.3f} ln FIX → predicted mean ABR "
+        f'after dosing <span class="atmp-mean-abr">{b.mean_abr:.3f}</span>; '
+        f"P(no bleed in {b.years:g} y) = {b.prob_zero_bleeds:.3f}; P(ABR ≤ 1) = {float(b.prob_abr_at_most(1.0)):.3f}"
+        f"<br><b>Power curves</b>: at the expected geometric mean and at "
+        f"{' and '.join(f'{100 * f:g} %' for f in EXPRESSION_SCENARIOS[1:])} of it (lower expression than planned); "
+        "the dashed line is the target power"
+        f"<br><b>Lead-in</b>: exact power {plan.noninferiority.power_exact:.3f} (non-inferiority, n = "
+        f"{plan.noninferiority.n_patients_exact}) and {plan.superiority.power_exact:.3f} (superiority, n = "
+        f"{plan.superiority.n_patients_exact})</div>"
+    )
+
+
+SYNOPSIS_SHOWN = (
+    # (column, header, numeric)
+    ("role", "Role", False),
+    ("endpoint", "Endpoint", False),
+    ("timepoint", "Time point", False),
+    ("hypothesis", "Hypothesis", False),
+    ("alpha", "α", True),
+    ("n_required", "n required", True),
+    ("n_planned", "n planned", True),
+    ("power_at_planned", "Power at n", True),
+    ("justification", "Justification", False),
+)
+
+
+def synopsis_html(table: pd.DataFrame) -> str:
+    """The protocol synopsis as an HTML table (numbers to 3 significant digits, blanks where none apply)."""
+    head = "".join(f'<th class="{"num" if num else ""}">{html.escape(label)}</th>' for _, label, num in SYNOPSIS_SHOWN)
+    rows = []
+    for record in table.to_dict(orient="records"):
+        cells = "".join(
+            f'<td class="num">{_num(record[col])}</td>' if num else f"<td>{html.escape(str(record[col]))}</td>"
+            for col, _, num in SYNOPSIS_SHOWN
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    body = "".join(rows)
+    return f'<table class="atmp-table atmp-synopsis"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _data_uri_link(text: str, mime: str, filename: str, label: str, css: str) -> str:
+    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return (f'<a class="atmp-download {css}" download="{html.escape(filename)}" '
+            f'href="data:{mime};base64,{payload}">⬇ {html.escape(label)}</a>')
+
+
+def downloads_html(table: pd.DataFrame) -> str:
+    """Links that download the synopsis as Markdown and as CSV (the package's exports)."""
+    return ('<div class="atmp-downloads">'
+            + _data_uri_link(synopsis_to_markdown(table), "text/markdown", "synopsis.md", "Synopsis (Markdown)",
+                             "atmp-download-md")
+            + _data_uri_link(synopsis_to_csv(table), "text/csv", "synopsis.csv", "Synopsis (CSV)",
+                             "atmp-download-csv")
+            + "</div>")
+
+
+def simulation_html(check: pd.DataFrame, n_sim: int, seconds: float) -> str:
+    rows = "".join(
+        f"<tr><td>{html.escape(r['design'])}</td><td class='num'>{r['n_patients']}</td>"
+        f"<td class='num atmp-power-analytic'>{r['power_analytic']:.3f}</td>"
+        f"<td class='num atmp-power-simulated'>{r['power_simulated']:.3f}</td>"
+        f"<td class='num'>{r['mc_se']:.4f}</td><td class='num'>{r['z']:+.2f}</td>"
+        f"<td>{'✓ agrees' if r['agrees'] else '✗ differs'}</td></tr>"
+        for r in check.to_dict(orient="records")
+    )
+    return (f'<table class="atmp-table atmp-simulation"><thead><tr><th>design</th><th class="num">patients</th>'
+            '<th class="num">analytic power</th><th class="num">simulated power</th><th class="num">MC SE</th>'
+            f'<th class="num">z</th><th></th></tr></thead><tbody>{rows}</tbody></table>'
+            f'<div class="atmp-conventions">{n_sim:,} simulated trials per design (negative-binomial patients '
+            f"with gamma frailty, same exact test) in {seconds:.1f} s; agreement: |z| &lt; 4</div>")
+
+
+# --------------------------------------------------------------------------------------------- dashboard
+def _placeholder(text="planning …"):
+    return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(fontSize=13, color="#555").encode(
+        text="text:N").properties(width=400, height=40)
+
+
+def _dataset_names(spec: dict) -> list[str]:
+    """Names of a chart's datasets, one per layer, in layer order."""
+    return [layer["data"]["name"] for layer in (spec.get("layer") or [spec])]
+
+
+class SurrogatePlannerDashboard:
+    """Sliders for the main planning inputs; every change re-plans the trial through the package.
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        Planner parameter file with the defaults (default: ``parameters/planners/surrogate_haemophilia_b.yaml``).
+    seed : int
+        Seed of the simulation check (same seed, same numbers).
+    n_sim : int
+        Simulated trials per design offered first for the simulation check.
+    """
+
+    def __init__(self, path=None, seed: int = 1, n_sim: int = 10_000):
+        self.path = path or DEFAULT_PARAMETER_FILE
+        self.defaults = read_planner_parameters(self.path)
+        self.seed = int(seed)
+        self.plan: SurrogatePlan | None = None
+        self.check: pd.DataFrame | None = None
+        self.error: str | None = None
+
+        self.sliders: dict[str, widgets.FloatSlider] = {}
+        for s in SLIDERS:
+            slider = widgets.FloatSlider(
+                value=float(self.defaults[s.name]), min=s.low, max=s.high, step=s.step, description=s.label,
+                readout_format=f".{s.digits}f", continuous_update=False,
+                style={"description_width": "190px"}, layout=widgets.Layout(width="450px", min_width="450px"),
+            )
+            slider.add_class(css_class(s.name))
+            slider.observe(self._on_slider, names="value")
+            self.sliders[s.name] = slider
+        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the file's values",
+                                           layout=widgets.Layout(width="110px"))
+        self.reset_button.on_click(lambda _: self.reset())
+        self.sizes = widgets.HTML()
+        self.details = widgets.HTML()
+        self.power_chart = alt.JupyterChart(_placeholder())
+        self.abr_chart = alt.JupyterChart(_placeholder())
+        self._built: set[str] = set()
+        choices = dict(SIMULATION_CHOICES).values()
+        self.sim_draws = widgets.Dropdown(options=SIMULATION_CHOICES, value=n_sim if n_sim in choices else 10_000,
+                                          description="Simulate", layout=widgets.Layout(width="250px"))
+        self.sim_button = widgets.Button(description="Check by simulation", icon="play", button_style="primary",
+                                         layout=widgets.Layout(width="210px"))
+        self.sim_button.on_click(lambda _: self.run_simulation())
+        self.sim_progress = widgets.IntProgress(value=0, min=0, max=2,
+                                                layout=widgets.Layout(width="200px", visibility="hidden"))
+        self.sim_status = widgets.HTML()
+        self.synopsis = widgets.HTML()
+        self.download = widgets.HTML()
+        self.refresh()
+
+    # ------------------------------------------------------------------------------------------ state
+    def values(self) -> dict:
+        """The planner's values: the file's, with the sliders' in place of those they show."""
+        return {**self.defaults, **{name: float(s.value) for name, s in self.sliders.items()}}
+
+    def inputs(self):
+        """Validated inputs (slider messages can carry any value; :class:`ParameterError` if invalid)."""
+        return surrogate_inputs(**self.values(), seed=self.seed)
+
+    # ------------------------------------------------------------------------------------------ callbacks
+    def _on_slider(self, _change):
+        self.refresh()
+
+    def reset(self):
+        """Every slider back to the parameter file's value (one re-plan, not one per slider)."""
+        for name, slider in self.sliders.items():
+            slider.unobserve(self._on_slider, names="value")
+            try:
+                slider.value = float(self.defaults[name])
+            finally:
+                slider.observe(self._on_slider, names="value")
+        self.refresh()
+
+    def refresh(self):
+        """Re-plan with the current slider values and update every view."""
+        try:
+            plan = plan_trial(self.inputs())
+        except ValueError as exc:  # ParameterError: say what is wrong, keep the inputs and the last plan's views
+            self.error = str(exc)
+            self.sizes.value = STYLE + SURROGATE_STYLE + error_banner_html(self.error)
+            self.sim_button.disabled = True
+            return
+        self.error, self.plan = None, plan
+        self.sizes.value = STYLE + SURROGATE_STYLE + sizes_html(plan)
+        self.details.value = details_html(plan)
+        self._show_power(plan)
+        self._show_abr(plan)
+        self.synopsis.value = synopsis_html(plan.synopsis)
+        self.download.value = downloads_html(plan.synopsis)
+        self.sim_button.disabled = False
+        if self.check is not None:
+            self.check = None
+            self.sim_status.value = "<i>inputs changed: run the simulation check again</i>"
+
+    def power_title(self, plan: SurrogatePlan) -> str:
+        return f"Power of the primary FIX test (one-sample, one-sided α = {plan.inputs.alpha_one_sided:g})"
+
+    def _show_power(self, plan):
+        rule = pd.DataFrame({"power": [plan.inputs.target_power]})  # the target-power rule's table
+        if "power" not in self._built:
+            chart = surrogate_charts.power_curve_chart(plan.power_curve, plan.inputs.target_power, width=400,
+                                                       height=230)
+            self.power_chart.chart = chart.properties(title=self.power_title(plan))
+            self._built.add("power")
+        else:
+            self._swap(self.power_chart, [plan.power_curve, rule], self.power_title(plan))
+
+    def _show_abr(self, plan):
+        title = f"Predicted bleeds after dosing ({plan.inputs.post_years:g} y; mean ABR {plan.bridge.mean_abr:.2f})"
+        if "abr" not in self._built:
+            chart = surrogate_charts.abr_prediction_chart(plan.bridge.table, width=400, height=200)
+            self.abr_chart.chart = chart.properties(title=title)
+            self._built.add("abr")
+        else:
+            self._swap(self.abr_chart, [plan.bridge.table], title)
+
+    @staticmethod
+    def _swap(view, tables, title):
+        """Replace a built chart's datasets (one table per layer, in layer order) and its title."""
+        names = _dataset_names(view.spec)
+        view.spec = charts.updated_spec(view.spec, dict(zip(names, tables, strict=True)), title)
+
+    # ------------------------------------------------------------------------------------------ simulation
+    def run_simulation(self):
+        """Simulate both lead-in designs at their exact sizes, behind the button, with a progress bar."""
+        plan, n_sim = self.plan, int(self.sim_draws.value)
+        if plan is None or self.error is not None:
+            self.sim_status.value = "<b>could not run:</b> fix the inputs first"
+            return None
+        self.sim_button.disabled = True
+        self.sim_progress.value = 0
+        self.sim_progress.layout.visibility = "visible"
+        self.sim_status.value = f"simulating {n_sim:,} trials per design …"
+        try:
+            started = time.perf_counter()
+            parts = []
+            for design in ("noninferiority", "superiority"):
+                parts.append(simulation_check(plan, n_sim, rng=self.seed, designs=(design,)))
+                self.sim_progress.value += 1
+            self.check = pd.concat(parts, ignore_index=True)
+            self.sim_status.value = simulation_html(self.check, n_sim, time.perf_counter() - started)
+        except ValueError as exc:
+            self.sim_status.value = f"<b>could not run:</b> {html.escape(str(exc))}"
+        finally:
+            self.sim_button.disabled = False
+            self.sim_progress.layout.visibility = "hidden"
+        return self.check
+
+    # ------------------------------------------------------------------------------------------ layout
+    def widget(self) -> widgets.Widget:
+        header = widgets.HTML(
+            STYLE + SURROGATE_STYLE + '<div class="atmp-title">Surrogate-endpoint planner: Phase II of an AAV '
+            'Factor IX gene therapy</div><div class="atmp-subtitle">Move a slider: the sample sizes, power curves, '
+            "predicted bleeding and the protocol synopsis follow. Defaults and their sources: "
+            f"<code>{html.escape(Path(self.path).name)}</code>; all numbers computed by "
+            "atmp_hta.planners.surrogate.</div>"
+        )
+        rows = []
+        group = None
+        for s in SLIDERS:
+            if s.group != group:
+                group = s.group
+                rows.append(widgets.HTML(f'<div class="atmp-group">{html.escape(group)}</div>'))
+            rows.append(self.sliders[s.name])
+        rows.append(self.reset_button)
+        controls = widgets.VBox(rows, layout=widgets.Layout(width="460px", min_width="460px"))
+        right = widgets.VBox([self.details, self.power_chart, self.abr_chart],
+                             layout=widgets.Layout(gap="6px"))
+        body = widgets.HBox([controls, right], layout=widgets.Layout(gap="20px"))
+        simulation = widgets.VBox([
+            widgets.HTML('<div class="atmp-section">Check of the lead-in design by simulation</div>'),
+            widgets.HBox([self.sim_draws, self.sim_button, self.sim_progress],
+                         layout=widgets.Layout(align_items="center", gap="8px")),
+            self.sim_status,
+        ])
+        synopsis = widgets.VBox([
+            widgets.HTML('<div class="atmp-section">Protocol synopsis</div>'), self.download, self.synopsis,
+        ])
+        return widgets.VBox([header, self.sizes, body, simulation, synopsis], layout=widgets.Layout(gap="8px"))
