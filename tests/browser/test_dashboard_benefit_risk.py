@@ -26,7 +26,7 @@ def first_set():
 def open_dashboard(page, voila_url):
     page.set_viewport_size({"width": 1280, "height": 2000})  # the whole dashboard in one screenshot
     start = time.monotonic()
-    page.goto(f"{voila_url}{PAGE}", wait_until="domcontentloaded")
+    page.goto(f"{voila_url}{PAGE}", wait_until="domcontentloaded", timeout=READY_TIMEOUT_MS)
     page.locator(".atmp-banner").wait_for(state="visible", timeout=READY_TIMEOUT_MS)
     page.locator(".vega-embed").first.wait_for(state="visible", timeout=READY_TIMEOUT_MS)
     return time.monotonic() - start
