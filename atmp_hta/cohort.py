@@ -20,11 +20,11 @@ Counting conventions (:func:`cycle_weights`; ``method`` is always explicit)
 The membership counted for cycle k (the interval [kΔt, (k + 1)Δt)) is a combination of trace rows:
 
 ``"start"``
-    row k: the membership at the start of the cycle (heemod's ``method = "end"`` in versions up to 0.9,
-    the convention of Briggs et al.'s total hip replacement exercise). Weights on rows 0..n: 1, …, 1, 0.
+    row k: the membership at the start of the cycle (what heemod's ``method = "end"`` counted in its 2019
+    vignettes; the convention of Briggs et al.'s total hip replacement exercise). Weights on rows 0..n: 1, …, 1, 0.
 ``"end"``
     row k + 1: the membership at the end of the cycle, after its transitions (the convention of Briggs et al.'s
-    HIV exercise; heemod's ``method = "beginning"`` up to 0.9). Weights: 0, 1, …, 1.
+    HIV exercise; heemod's ``method = "beginning"`` in its 2019 vignettes). Weights: 0, 1, …, 1.
 ``"half-cycle"``
     (row k + row k + 1)/2: the trapezoidal rule, i.e. the half-cycle correction. Weights: ½, 1, …, 1, ½.
 ``"simpson"``

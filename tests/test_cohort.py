@@ -43,12 +43,12 @@ def _with_relative_risk(p, rr):
 
 
 def test_hiv_model_briggs_exercise_2_5_time_dependent_treatment():
-    # Expected: heemod vignette "Reproducing Exact Results from DMHEE" (i_reproduction, heemod 0.10, CRAN
-    # 2019), which reproduces the book's results: mono cost 44663.45, life-years 7.991207; comb 50601.65,
-    # 8.937389; ICER 6275.956 (Chancellor 1997 report GBP 6276 per life-year). The book counts the trace
-    # at the end of each annual cycle and discounts costs (6%) at the end of the cycle; life-years are
-    # undiscounted; combination therapy (rr 0.509, lamivudine 2086.5) for the first two cycles only.
-    # Tolerance: half a unit of the last printed digit.
+    # Expected: heemod vignette "Reproducing Exact Results from DMHEE" (inst/doc/i_reproduction.html of
+    # the CRAN build dated 2019-07-03), which reproduces the book's results: mono cost 44663.45,
+    # life-years 7.991207; comb 50601.65, 8.937389; ICER 6275.956 (Chancellor 1997 report GBP 6276 per
+    # life-year). The book counts the trace at the end of each annual cycle and discounts costs (6%) at the
+    # end of the cycle; life-years are undiscounted; combination therapy (rr 0.509, lamivudine 2086.5) for
+    # the first two cycles only. Tolerance: half a unit of the last printed digit.
     n = 20
     comb = np.stack([_with_relative_risk(HIV_MONO, 0.509) if k < 2 else HIV_MONO for k in range(n)])[None]
     mono_trace = simulate_trace(HIV_MONO, [1, 0, 0, 0], n)
@@ -130,11 +130,11 @@ def _thr_transitions(relative_risk, n=60):
 
 
 def test_thr_model_briggs_exercise_3_5_time_dependent():
-    # Expected: heemod i_reproduction vignette (CRAN 2019), summary: standard utility 14.65283, cost
-    # 512.4327; np1 utility 14.69734, cost 610.3112; ICER 2198.977. heemod's method "end" of that version
-    # counts trace rows 0..59 (our "start"), with each row discounted from time 0 (utilities 1.5%, costs 6%).
-    # Primary operation costs 394 (standard) or 579 (NP1) in the initial state; a revision costs 5294.
-    # Tolerance: half a unit of the last printed digit.
+    # Expected: heemod i_reproduction vignette (CRAN build dated 2019-07-03), summary: standard utility
+    # 14.65283, cost 512.4327; np1 utility 14.69734, cost 610.3112; ICER 2198.977. heemod's method "end" of
+    # that build counts trace rows 0..59 (our "start"), each row discounted from time 0 (utilities 1.5%,
+    # costs 6%). Primary operation costs 394 (standard) or 579 (NP1) in the initial state; a revision costs
+    # 5294. Tolerance: half a unit of the last printed digit.
     u = np.array([0, 0.85, 0.30, 0.75, 0])
     results = {}
     for name, rr, primary in (("standard", 1.0, 394.0), ("np1", THR_RR_NP1, 579.0)):
