@@ -162,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     for module, hook in (("atmp_hta.serve", "add_dashboard_parser"), ("atmp_hta.batch", "add_batch_parser"),
-                         ("atmp_hta.report", "add_report_parser")):
+                         ("atmp_hta.report", "add_report_parser"), ("atmp_hta.cli_cea", "add_cea_parser")):
         try:
             mod = __import__(module, fromlist=[hook])
         except ImportError:  # pragma: no cover - an optional layer is not installed
