@@ -7,9 +7,9 @@ and a hint. :func:`check` tells a learner whether an answer is right, without re
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 __all__ = ["Exercise", "EXERCISES", "check", "reference_answer"]
 
@@ -103,8 +103,8 @@ EXERCISES: dict[str, Exercise] = {
                     _q31, 1e-3, "−(1/r) · ln(½ e^0 + ½ e^(−2r))."),
     "3.2": Exercise("Elivaldogene autotemcel: the probability of haematological cancer at which the decision flips?",
                     _q32, 5e-3, "Use tipping_point(parameter_set, 'p_oncogenesis')."),
-    "4.1": Exercise("Net value of approval in four equally likely worlds: +1, −1, +0.5, +0.5 QALYs (rejecting gives 0). "
-                    "The EVPI per patient?", _q41, 1e-9,
+    "4.1": Exercise("Net value of approval in four equally likely worlds: +1, −1, +0.5, +0.5 QALYs "
+                    "(rejecting gives 0). The EVPI per patient?", _q41, 1e-9,
                     "E[max(NV, 0)] − max(E[NV], 0): what you would gain if you knew which world you are in."),
     "4.2": Exercise("With 50 patients a year for 10 years (undiscounted), the population EVPI?", _q42, 1e-6,
                     "Per-patient EVPI times the patients the decision affects."),
