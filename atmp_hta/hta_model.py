@@ -86,6 +86,7 @@ __all__ = [
     "parameter_quantiles",
     "nmb_model",
     "tornado",
+    "with_price",
 ]
 
 HTA_DIR = Path(__file__).resolve().parents[1] / "parameters" / "hta"
@@ -557,6 +558,23 @@ def cea_summary(model: HtaModel, result: CeaResult, thresholds=None) -> dict:
                   "path": model._path, "seed": result.seed, "n_draws": result.n_draws, **result.conventions}
     return {"icers": icer_table(names, costs, effects), "by_threshold": pd.DataFrame(rows),
             "provenance": provenance}
+
+
+def with_price(model: HtaModel, result: CeaResult, price: float) -> CeaResult:
+    """``result`` with the intervention's price set to ``price`` in every draw.
+
+    Exact without re-running the model: the price is paid once at time 0, undiscounted, so the intervention's
+    cost moves by (new price − old price) draw by draw and nothing else changes.
+    """
+    price = float(price)
+    if not (math.isfinite(price) and price >= 0):
+        raise invalid("price", "a finite amount >= 0", price, "with_price")
+    table = result.table.copy()
+    rows = table["strategy"] == model.intervention
+    table.loc[rows, "cost"] = table.loc[rows, "cost"] - table.loc[rows, "price"] + price
+    table.loc[rows, "price"] = price
+    return CeaResult(table, result.draws, result.n_draws, result.seed, result.model_sha256,
+                     {**result.conventions, "price": price})
 
 
 # ------------------------------------------------------------------------------------------- tornado
