@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 import atmp_hta
+from atmp_hta.cli_args import draws_argument, seed_argument
 from atmp_hta.exceptions import ModelError, ParameterError
 
 __all__ = ["main", "build_parser"]
@@ -28,26 +29,6 @@ class UsageError(Exception):
 class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, no usage block
         raise UsageError(f"{self.prog}: {message}")
-
-
-def _draws(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--draws must be a whole number in [1, 10000000]; got {text!r}") from None
-    if not 1 <= value <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"--draws must be a whole number in [1, 10000000]; got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number >= 0; got {value}")
-    return value
 
 
 def _write_output(text: str, output: str | None) -> None:
@@ -151,8 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="evaluate the benefit-risk decision of parameter files")
     p.add_argument("files", nargs="+", metavar="FILE")
-    p.add_argument("--draws", type=_draws, default=1, help="1 = base case (default); more = probabilistic")
-    p.add_argument("--seed", type=_seed, default=1, help="random seed (default %(default)s)")
+    p.add_argument("--draws", type=draws_argument, default=1, help="1 = base case (default); more = probabilistic")
+    p.add_argument("--seed", type=seed_argument, default=1, help="random seed (default %(default)s)")
     p.add_argument("--format", choices=("table", "json"), default="table")
     p.add_argument("--output", help="write to this file (atomically) instead of standard output")
     p.set_defaults(handler=_cmd_evaluate)
@@ -162,7 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_cmd_schema)
 
     for module, hook in (("atmp_hta.serve", "add_dashboard_parser"), ("atmp_hta.batch", "add_batch_parser"),
-                         ("atmp_hta.report", "add_report_parser"), ("atmp_hta.cli_cea", "add_cea_parser")):
+                         ("atmp_hta.report", "add_report_parser"), ("atmp_hta.cli_cea", "add_cea_parser"),
+                         ("atmp_hta.cli_hta", "add_hta_parser")):
         try:
             mod = __import__(module, fromlist=[hook])
         except ImportError:  # pragma: no cover - an optional layer is not installed

@@ -18,7 +18,6 @@ it as one line on stderr with exit status 2. Every output is rendered in memory 
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 import sys
@@ -26,31 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from atmp_hta.cli_args import draws_argument, seed_argument
 from atmp_hta.exceptions import ParameterError
 
 __all__ = ["add_hta_parser", "run_psa", "psa_outputs"]
 
 BLOCK_SIZE = 10_000
-
-
-def _draws(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--draws must be a whole number in [1, 10000000]; got {text!r}") from None
-    if not 1 <= value <= 10_000_000:
-        raise argparse.ArgumentTypeError(f"--draws must be a whole number in [1, 10000000]; got {value}")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number >= 0; got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed must be a whole number >= 0; got {value}")
-    return value
 
 
 def _output_dir(text: str | None, flag: str = "--output") -> Path | None:
@@ -168,8 +148,8 @@ def add_hta_parser(subparsers) -> None:
     """Register ``psa`` and ``tornado`` on the ``atmp-hta`` subparsers."""
     p = subparsers.add_parser("psa", help="probabilistic sensitivity analysis of a cost-effectiveness model file")
     p.add_argument("file", metavar="FILE", help="model file (parameters/hta/*.yaml)")
-    p.add_argument("--draws", type=_draws, default=10_000, help="number of draws (default %(default)s)")
-    p.add_argument("--seed", type=_seed, default=1, help="random seed (default %(default)s)")
+    p.add_argument("--draws", type=draws_argument, default=10_000, help="number of draws (default %(default)s)")
+    p.add_argument("--seed", type=seed_argument, default=1, help="random seed (default %(default)s)")
     p.add_argument("--output", metavar="DIR",
                    help="write draws.parquet, draws.csv and summary.json here (default: print the summary)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -103,6 +103,11 @@ DASHBOARDS: tuple[Dashboard, ...] = (
         summary="decision, net-value waterfall, tipping points",
     ),
     Dashboard(
+        notebook="cost_effectiveness.ipynb",
+        title="Cost-effectiveness",
+        summary="ICER table, CE plane, acceptability curve, EVPI and value-based price",
+    ),
+    Dashboard(
         notebook="shedding_planner.ipynb",
         title="Shedding-study planner",
         summary="viral-vector shedding: schedules compared, clearance, barrier-contraception period",
