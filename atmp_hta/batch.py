@@ -38,11 +38,12 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from atmp_hta.batch_plan import (
+    INDEX_FILE,
+    SUMMARY_CSV,
+    SUMMARY_PARQUET,
     RunSpec,
     derive_seed,
     notebook_hash,
@@ -52,16 +53,11 @@ from atmp_hta.batch_plan import (
     validate_batch,
 )
 from atmp_hta.batch_run import execute_run, is_complete, one_line, skipped_row
-from atmp_hta.batch_summary import (
-    INDEX_FILE,
-    SUMMARY_CSV,
-    SUMMARY_PARQUET,
-    index_html,
-    summary_frame,
-    write_parquet,
-)
 from atmp_hta.exceptions import invalid
 from atmp_hta.records import atomic_write_text, record_results
+
+if TYPE_CHECKING:  # pandas is imported when a batch runs, not when the CLI builds its parser
+    import pandas as pd
 
 __all__ = [
     "BatchResult",
@@ -98,9 +94,7 @@ def _dask_client(scheduler: Any) -> tuple[Any, bool]:
         return scheduler, False
     address = getattr(scheduler, "scheduler_address", scheduler)  # a LocalCluster / SpecCluster
     if not isinstance(address, str) or not address:
-        raise invalid(
-            "scheduler", "a Dask scheduler address such as 'tcp://host:8786'", scheduler, where=_WHERE
-        )
+        raise invalid("scheduler", "a Dask scheduler address such as 'tcp://host:8786'", scheduler, where=_WHERE)
     return Client(address, timeout="30s", set_as_default=False), True
 
 
@@ -268,6 +262,8 @@ def run_batch(
     parameter file's content, the grid values, the batch seed and the notebook's source are unchanged;
     failed and interrupted runs are executed again.
     """
+    from atmp_hta.batch_summary import index_html, summary_frame, write_parquet
+
     notebook, files, parsed_grid, out = validate_batch(
         notebook, parameter_files, grid, output_dir, workers, seed, timeout
     )
@@ -291,9 +287,7 @@ def run_batch(
 
         from tqdm.auto import tqdm
 
-        with tqdm(
-            total=len(specs), desc=notebook.stem, unit="run", disable=not progress, file=sys.stderr
-        ) as bar:
+        with tqdm(total=len(specs), desc=notebook.stem, unit="run", disable=not progress, file=sys.stderr) as bar:
             bar.update(len(specs) - len(todo))
             failed = 0
 
@@ -315,9 +309,7 @@ def run_batch(
     frame = summary_frame([rows[spec.run_id] for spec in specs], list(parsed_grid))
     atomic_write_text(out / SUMMARY_CSV, frame.to_csv(index=False))
     write_parquet(frame, out / SUMMARY_PARQUET)
-    atomic_write_text(
-        out / INDEX_FILE, index_html(frame, notebook, len(parsed_grid), f"Batch: {notebook.name}")
-    )
+    atomic_write_text(out / INDEX_FILE, index_html(frame, notebook, len(parsed_grid), f"Batch: {notebook.name}"))
     return BatchResult(summary=frame, output_dir=out)
 
 
@@ -381,14 +373,13 @@ def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
         nargs="+",
         default=None,
         metavar="KEY=V1,V2",
-        help="grid over notebook parameters (YAML scalars); several keys give their cartesian product",
+        help="grid over notebook parameters (YAML scalars); several keys give their cartesian product. "
+        "Give the parameter files before --grid, which takes every argument up to the next option",
     )
     parser.add_argument(
         "--output", "-o", default=None, metavar="DIR", help="output directory (default: runs/<notebook>)"
     )
-    parser.add_argument(
-        "--workers", "-j", type=int, default=2, metavar="N", help="local parallel runs (default 2)"
-    )
+    parser.add_argument("--workers", "-j", type=int, default=2, metavar="N", help="local parallel runs (default 2)")
     parser.add_argument(
         "--scheduler",
         default=None,

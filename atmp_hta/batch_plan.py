@@ -22,11 +22,14 @@ from atmp_hta.exceptions import invalid
 
 __all__ = [
     "DONE_FILE",
+    "INDEX_FILE",
     "INJECTED",
     "KERNEL_LOG",
     "NOTEBOOK_FILE",
     "REPORT_FILE",
     "RESULTS_FILE",
+    "SUMMARY_CSV",
+    "SUMMARY_PARQUET",
     "RunSpec",
     "declared_parameters",
     "derive_seed",
@@ -44,6 +47,10 @@ REPORT_FILE = "report.html"
 RESULTS_FILE = "results.json"
 DONE_FILE = "done.json"
 KERNEL_LOG = "kernel.log"
+#: Files of a batch, inside ``output_dir``.
+SUMMARY_CSV = "summary.csv"
+SUMMARY_PARQUET = "summary.parquet"
+INDEX_FILE = "index.html"
 
 #: Parameters the runner injects itself; they cannot be grid keys.
 INJECTED = ("parameter_file", "seed", "results_path")
@@ -143,9 +150,7 @@ def _parse_value(text: str, item: str) -> Any:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
-        raise invalid(
-            "grid", "of the form key=value1,value2 with YAML scalar values", item, where=_WHERE
-        ) from None
+        raise invalid("grid", "of the form key=value1,value2 with YAML scalar values", item, where=_WHERE) from None
     if not isinstance(value, _SCALAR_TYPES):  # dates, lists, mappings: keep the text as written
         if isinstance(value, list | dict):
             raise invalid("grid", "of the form key=value1,value2 with YAML scalar values", item, where=_WHERE)
@@ -157,9 +162,7 @@ def _parse_value(text: str, item: str) -> Any:
 
 def _check_key(key: str, item: object) -> None:
     if not _GRID_KEY.match(key):
-        raise invalid(
-            "grid", "of the form key=value1,value2 with a Python identifier as key", item, where=_WHERE
-        )
+        raise invalid("grid", "of the form key=value1,value2 with a Python identifier as key", item, where=_WHERE)
     if key in INJECTED:
         raise invalid("grid", f"free of the injected names {', '.join(INJECTED)}", item, where=_WHERE)
 
@@ -212,9 +215,7 @@ def parse_grid(items: Iterable[str] | Mapping[str, Any] | None) -> dict[str, lis
             else:
                 parsed = [values]
             if not parsed or not all(isinstance(v, _SCALAR_TYPES) for v in parsed):
-                raise invalid(
-                    "grid", "a mapping of key to a non-empty list of scalars", {key: values}, where=_WHERE
-                )
+                raise invalid("grid", "a mapping of key to a non-empty list of scalars", {key: values}, where=_WHERE)
             grid[str(key)] = parsed
         return grid
     for item in items:
@@ -257,9 +258,7 @@ class RunSpec:
         params["results_path"] = str(Path(self.run_dir) / RESULTS_FILE)
         return params
 
-    def row(
-        self, status: str, error: str | None, duration_s: float, results: Mapping[str, Any] | None
-    ) -> dict:
+    def row(self, status: str, error: str | None, duration_s: float, results: Mapping[str, Any] | None) -> dict:
         """One summary row (before flattening) for this run."""
         return {
             "run_id": self.run_id,
@@ -271,9 +270,7 @@ class RunSpec:
             "parameter_hash": self.parameter_hash,
             "notebook_hash": self.notebook_hash,
             "duration_s": round(float(duration_s), 3),
-            "report": f"{self.run_id}/{REPORT_FILE}"
-            if (Path(self.run_dir) / REPORT_FILE).is_file()
-            else None,
+            "report": f"{self.run_id}/{REPORT_FILE}" if (Path(self.run_dir) / REPORT_FILE).is_file() else None,
             "results": dict(results or {}),
         }
 

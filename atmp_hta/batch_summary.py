@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from atmp_hta.batch_plan import NOTEBOOK_FILE, format_value
+from atmp_hta.batch_plan import INDEX_FILE, NOTEBOOK_FILE, SUMMARY_CSV, SUMMARY_PARQUET, format_value
 from atmp_hta.records import atomic_write_bytes
 
 __all__ = [
@@ -24,9 +24,6 @@ __all__ = [
     "write_parquet",
 ]
 
-SUMMARY_CSV = "summary.csv"
-SUMMARY_PARQUET = "summary.parquet"
-INDEX_FILE = "index.html"
 #: The summary's leading columns, in order (grid columns follow ``parameter_file``, results come last).
 SUMMARY_COLUMNS = (
     "run_id",

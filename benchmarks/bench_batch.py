@@ -9,7 +9,9 @@ What is measured, side by side in one run, on N parameter sets (default 16) thro
 1. **papermill alone**: ``papermill.execute_notebook`` on K = 4 of the parameter sets, one after another,
    with nothing else (no HTML, no hashing, no summary): the floor a batch runner cannot go below.
 2. **batch, 1 worker**: ``run_batch(..., workers=1)`` on the N sets: per notebook, and its overhead over
-   papermill alone (the HTML report, the completion marker, results, the summary).
+   papermill alone (the HTML report, the completion marker, results, the summary). It can be negative:
+   the runner shuts kernels down at once (papermill's graceful default waits ~0.5 s) and saves the
+   notebook once instead of after every cell.
 3. **batch, 2 workers**: ``run_batch(..., workers=2)`` on the same N sets (a fresh output directory, so
    nothing is skipped). Speed-up = wall time of 2 over wall time of 3.
 
