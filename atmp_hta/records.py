@@ -149,9 +149,7 @@ def record_results(mapping: Mapping[str, Any], path: str | os.PathLike[str] | No
     >>> record_results({"icer": 1.0}, None)  # run interactively: nothing written
     """
     if not isinstance(mapping, Mapping):
-        raise TypeError(
-            f"record_results expects a mapping of result name to value. Got {type(mapping).__name__}."
-        )
+        raise TypeError(f"record_results expects a mapping of result name to value. Got {type(mapping).__name__}.")
     if path is None:
         return None
     text = json.dumps(to_jsonable(mapping), indent=2, sort_keys=False, allow_nan=False)

@@ -139,9 +139,7 @@ def _print_pdf(html_path: Path) -> bytes:
 
     chromium = find_chromium()
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS)
-        )
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page()
             # The report is self-contained; nbconvert's template still links require.js/MathJax from a CDN,
@@ -306,9 +304,7 @@ def add_report_parser(subparsers: Any) -> argparse.ArgumentParser:
         description="Render an executed workbook as a report with input cells hidden: HTML by default, "
         "PDF with --pdf (printed by the system chromium).",
     )
-    parser.add_argument(
-        "notebook_or_run", metavar="NOTEBOOK_OR_RUN", help="executed .ipynb or batch run directory"
-    )
+    parser.add_argument("notebook_or_run", metavar="NOTEBOOK_OR_RUN", help="executed .ipynb or batch run directory")
     parser.add_argument("--pdf", action="store_true", help="write a PDF instead of HTML")
     parser.add_argument(
         "--output",

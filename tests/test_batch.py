@@ -65,8 +65,7 @@ def _parameter_set(directory: Path) -> list[Path]:
 def _snapshot(result: BatchResult) -> dict:
     """What the batch left on disk right after it finished (later tests change the directory)."""
     runs = {
-        run_id: sorted(p.name for p in (result.output_dir / run_id).iterdir())
-        for run_id in result.summary["run_id"]
+        run_id: sorted(p.name for p in (result.output_dir / run_id).iterdir()) for run_id in result.summary["run_id"]
     }
     results = {}
     for run_id in result.summary["run_id"]:
@@ -304,9 +303,7 @@ def first(tmp_path_factory):
     """Seven parameter sets: four valid, one invalid, one whose model raises, one that times out."""
     root = tmp_path_factory.mktemp("batch")
     files = _parameter_set(root / "params")
-    result = run_batch(
-        NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False
-    )
+    result = run_batch(NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False)
     return root, files, result, _snapshot(result)
 
 
@@ -316,9 +313,7 @@ def second(first):
     root, files, _, _ = first
     for name, text in FIXED.items():
         (root / "params" / f"{name}.yaml").write_text(text)
-    result = run_batch(
-        NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False
-    )
+    result = run_batch(NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False)
     return result, _snapshot(result)
 
 
@@ -352,10 +347,7 @@ def test_failures_are_reported_with_their_errors(first):
         "ParameterError: The 'a' parameter of the toy parameter file must be a number. Got 'not a number'."
     )
     assert rows["boom"]["error"] == "RuntimeError: boom: the toy model exploded"
-    assert (
-        rows["slow"]["error"]
-        == f"TimeoutError: a cell ran longer than the execution timeout of {TIMEOUT_S} s"
-    )
+    assert rows["slow"]["error"] == f"TimeoutError: a cell ran longer than the execution timeout of {TIMEOUT_S} s"
     for stem in ("bad", "boom", "slow"):
         run_id = rows[stem]["run_id"]
         assert rows[stem]["status"] == "failed"
@@ -402,9 +394,7 @@ def test_reports_hide_inputs_and_keep_svg(first):
     assert "TOY_INPUT_MARKER" not in report and "record_results" not in report
     assert "y = 2.0" in report
     # nbconvert embeds SVG outputs as data URIs: static, offline, and kept in the PDF.
-    svgs = re.findall(
-        r'data-mime-type="image/svg\+xml".*?src="data:image/svg\+xml;base64,([^"]+)"', report, re.S
-    )
+    svgs = re.findall(r'data-mime-type="image/svg\+xml".*?src="data:image/svg\+xml;base64,([^"]+)"', report, re.S)
     assert len(svgs) == 1 and b'id="toy-bar" width="2.0"' in base64.b64decode(svgs[0])
 
 
@@ -432,9 +422,7 @@ def test_dask_cluster_gives_the_same_results_as_local_threads(first, tmp_path):
     distributed = pytest.importorskip("distributed")
     root, files, local, _ = first
     valid = [f for f in files if f.stem in VALID]
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    ) as cluster:
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
         remote = run_batch(
             NOTEBOOK,
             valid,
@@ -458,9 +446,7 @@ def test_cli_exits_non_zero_when_a_run_fails(tmp_path, capsys):
     parser = argparse.ArgumentParser(prog="atmp-hta")
     add_batch_parser(parser.add_subparsers(dest="command"))
     bad = _write(tmp_path, "bad", "a: [1, 2]\n")
-    args = parser.parse_args(
-        ["batch", str(NOTEBOOK), str(bad), "--output", str(tmp_path / "out"), "--no-progress"]
-    )
+    args = parser.parse_args(["batch", str(NOTEBOOK), str(bad), "--output", str(tmp_path / "out"), "--no-progress"])
     assert args.handler(args) == 1
     captured = capsys.readouterr()
     assert re.search(r"failed: bad-[0-9a-f]{8}: ParameterError: The 'a' parameter", captured.err)
@@ -486,9 +472,7 @@ def test_a_killed_batch_leaves_nothing_a_rerun_trusts(tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "atmp_hta.batch", str(NOTEBOOK), *map(str, fast), str(held)]
     cmd += ["--output", str(out), "--workers", "1", "--no-progress", "--timeout", "60"]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    proc = subprocess.Popen(cmd, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     kernel_pid_file = Path(str(flag) + ".pid")
     try:
         _wait_for(kernel_pid_file.exists, 90, "the held run to start")

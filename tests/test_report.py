@@ -28,9 +28,7 @@ SVG = (
 
 def _vegalite_spec() -> tuple[str, dict]:
     alt = pytest.importorskip("altair")
-    chart = (
-        alt.Chart(pd.DataFrame({"arm": ["A", "B"], "qaly": [1.0, 2.0]})).mark_bar().encode(x="arm", y="qaly")
-    )
+    chart = alt.Chart(pd.DataFrame({"arm": ["A", "B"], "qaly": [1.0, 2.0]})).mark_bar().encode(x="arm", y="qaly")
     alt.renderers.enable("mimetype")
     try:
         bundle = chart._repr_mimebundle_()
@@ -71,9 +69,7 @@ def _executed_notebook(path: Path, vegalite: bool = False) -> Path:
                 new_code_cell(
                     "chart  # mimetype renderer",
                     outputs=[
-                        new_output(
-                            "execute_result", data={**data, "text/plain": "alt.Chart(...)"}, execution_count=3
-                        )
+                        new_output("execute_result", data={**data, "text/plain": "alt.Chart(...)"}, execution_count=3)
                     ],
                     execution_count=3,
                 )
@@ -87,9 +83,7 @@ def _executed_notebook(path: Path, vegalite: bool = False) -> Path:
 
 
 def _svg_payloads(html: str) -> list[bytes]:
-    found = re.findall(
-        r'data-mime-type="image/svg\+xml".*?src="data:image/svg\+xml;base64,([^"]+)"', html, re.S
-    )
+    found = re.findall(r'data-mime-type="image/svg\+xml".*?src="data:image/svg\+xml;base64,([^"]+)"', html, re.S)
     return [base64.b64decode(item) for item in found]
 
 
@@ -155,9 +149,7 @@ def test_cli_report(tmp_path, capsys):
     args = parser.parse_args(["report", str(tmp_path / "missing.ipynb")])
     assert args.handler(args) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith(
-        "atmp-hta report: error: The 'notebook_or_run_dir' parameter"
-    )
+    assert err.count("\n") == 1 and err.startswith("atmp-hta report: error: The 'notebook_or_run_dir' parameter")
 
 
 @pytest.mark.skipif(find_chromium() is None, reason="needs Debian's chromium on PATH")
