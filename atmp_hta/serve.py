@@ -240,6 +240,7 @@ def voila_command(
     port: int = DEFAULT_PORT,
     host: str = DEFAULT_HOST,
     culling: Culling | None = DEFAULT_CULLING,
+    preheat: bool = False,
 ) -> list[str]:
     """The argument list that runs Voilà on the dashboards folder.
 
@@ -253,6 +254,10 @@ def voila_command(
         Address to bind; ``127.0.0.1`` keeps the server on this machine.
     culling : Culling or None
         Idle-kernel policy; None leaves kernels running until the server stops (not advised).
+    preheat : bool
+        Keep one kernel per dashboard with its notebook already executed (Voilà's pre-heated kernel pool),
+        so a page appears without waiting for the kernel's imports; the pool is refilled after each
+        request. Pooled kernels are never culled (Voilà protects them); the kernels handed to visitors are.
 
     Returns
     -------
@@ -289,7 +294,8 @@ def voila_command(
         str(folder),
         "--VoilaConfiguration.strip_sources=True",
         "--VoilaConfiguration.show_tracebacks=False",
-        "--VoilaConfiguration.preheat_kernel=False",
+        f"--VoilaConfiguration.preheat_kernel={bool(preheat)}",
+        f"--VoilaConfiguration.default_pool_size={1 if preheat else 0}",
         "--VoilaConfiguration.progressive_rendering=False",
         # A visitor's ?template=/?theme= is ignored (an unknown template would hang the request with
         # its kernel); a dashboard notebook's own metadata may still choose them.
@@ -368,14 +374,18 @@ def serve(
     host: str = DEFAULT_HOST,
     dashboards_dir=None,
     culling: Culling | None = DEFAULT_CULLING,
+    preheat: bool = False,
 ) -> int:
     """Run Voilà on the dashboards folder until it stops (Ctrl+C); return its exit status.
 
     Prints the landing page's address first. Arguments as in :func:`voila_command`; invalid ones
     raise :class:`~atmp_hta.exceptions.ParameterError` before anything starts.
     """
-    argv = voila_command(dashboards_dir, port=port, host=host, culling=culling)
+    argv = voila_command(dashboards_dir, port=port, host=host, culling=culling, preheat=preheat)
     print(f"Dashboards at {dashboard_url(host, port)}", flush=True)
+    if preheat:
+        print("Warming one kernel per dashboard: the first page of each may take a minute after start-up.",
+              flush=True)
     if not _is_loopback(host):
         print(
             f"Warning: serving on {host}: anyone who can reach this address can open the dashboards "
@@ -463,6 +473,12 @@ def add_dashboard_parser(subparsers) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="shut down kernels idle this long (default %(default)s)",
     )
+    parser.add_argument(
+        "--preheat",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep one kernel per dashboard with its notebook already run, so pages open at once (default on)",
+    )
     parser.set_defaults(handler=run_dashboard)
     return parser
 
@@ -471,4 +487,5 @@ def run_dashboard(args: argparse.Namespace) -> int:
     """Handler of the ``dashboard`` subcommand: :func:`serve` with the parsed options."""
     idle = args.cull_idle
     culling = Culling(idle_timeout_s=idle, interval_s=max(1, min(DEFAULT_CULLING.interval_s, idle)))
-    return serve(port=args.port, host=args.host, dashboards_dir=args.dashboards_dir, culling=culling)
+    return serve(port=args.port, host=args.host, dashboards_dir=args.dashboards_dir, culling=culling,
+                 preheat=args.preheat)

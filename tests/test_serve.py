@@ -172,8 +172,19 @@ def test_parser_and_handler(monkeypatch):
             "host": "::1",
             "dashboards_dir": None,
             "culling": Culling(idle_timeout_s=30, interval_s=30),
+            "preheat": True,
         }
     ]
+    args = parser.parse_args(["dashboard", "--no-preheat"])
+    args.handler(args)
+    assert calls[-1]["preheat"] is False
+
+
+def test_preheat_option_turns_on_the_kernel_pool():
+    on = voila_command(preheat=True)
+    off = voila_command()
+    assert "--VoilaConfiguration.preheat_kernel=True" in on and "--VoilaConfiguration.default_pool_size=1" in on
+    assert "--VoilaConfiguration.preheat_kernel=False" in off and "--VoilaConfiguration.default_pool_size=0" in off
 
 
 def test_serve_prints_the_url_runs_voila_and_cleans_up(monkeypatch, capsys):

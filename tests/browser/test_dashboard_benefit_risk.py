@@ -94,3 +94,32 @@ def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, scr
 
     screenshot(page, "dashboard-benefit-risk")
     assert page.console_log.errors == []
+
+
+def test_preheated_kernel_serves_the_page_as_make_run_does(tmp_path, browser, screenshot, record_property):
+    """`atmp-hta dashboard` (and so `make run`) pre-heats one kernel per dashboard: the page comes from it."""
+    from voila_helpers import NOT_LOCAL, ConsoleLog, running_voila
+
+    from atmp_hta.serve import DASHBOARDS_DIR, Culling
+
+    # only this dashboard, so the server warms one kernel, not one per dashboard
+    folder = tmp_path / "dashboards"
+    folder.mkdir()
+    (folder / "benefit_risk.ipynb").write_bytes((DASHBOARDS_DIR / "benefit_risk.ipynb").read_bytes())
+    with running_voila(tmp_path / "scratch", Culling(idle_timeout_s=120, interval_s=5), folder, preheat=True) as srv:
+        deadline = time.monotonic() + 120
+        while "is filled with 1 kernel" not in srv.log_text() and time.monotonic() < deadline:
+            time.sleep(1)
+        assert "is filled with 1 kernel" in srv.log_text()
+        ctx = browser.new_context(viewport={"width": 1280, "height": 1000})
+        ctx.route(NOT_LOCAL, lambda route: route.abort())
+        page = ctx.new_page()
+        page.console_log = ConsoleLog().attach(page)
+        try:
+            ready = open_dashboard(page, srv.url)
+            record_property("preheated_page_ready_s", round(ready, 2))
+            assert "Using pre-heated kernel" in srv.log_text()
+            assert banner_numbers(page)["net_value"] == f"{evaluate(first_set(), rng=SEED).net_value:+.3f}"
+            assert page.console_log.errors == []
+        finally:
+            ctx.close()

@@ -121,7 +121,7 @@ def kernel_pids(parent_pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def running_voila(scratch: Path, culling: Culling, dashboards_dir: Path = DASHBOARDS_DIR):
+def running_voila(scratch: Path, culling: Culling, dashboards_dir: Path = DASHBOARDS_DIR, preheat: bool = False):
     """Start Voilà on a free port, yield a :class:`VoilaServer`, then stop it and its kernels."""
     scratch.mkdir(parents=True, exist_ok=True)
     port = free_port()
@@ -129,7 +129,7 @@ def running_voila(scratch: Path, culling: Culling, dashboards_dir: Path = DASHBO
     env = voila_environment(
         {k: v for k, v in os.environ.items() if not k.startswith("JUPYTER_")}, scratch_dir=scratch
     )
-    argv = voila_command(dashboards_dir, port=port, host="127.0.0.1", culling=culling)
+    argv = voila_command(dashboards_dir, port=port, host="127.0.0.1", culling=culling, preheat=preheat)
     with open(log, "wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=scratch)
     try:
