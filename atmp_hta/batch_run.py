@@ -7,6 +7,7 @@ resumable: the old completion marker goes first, the new one is written last, ev
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
@@ -86,18 +87,57 @@ def _invalidate(run_dir: Path) -> None:
             pass
 
 
+#: Thread pools of numerical libraries, limited to one thread per kernel unless the environment says otherwise.
+KERNEL_THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
 def _kernel_manager_class(log_path: Path) -> type:
-    """A kernel manager that sends the kernel's stdout/stderr to ``log_path`` instead of our console."""
+    """A kernel manager for batch runs.
+
+    The kernel's stdout/stderr go to ``log_path`` instead of our console, and its numerical libraries get
+    one thread each (``OMP_NUM_THREADS=1`` etc., unless already set): a batch is parallel across runs, and
+    N kernels each starting a BLAS pool of all cores oversubscribe the machine (OpenBLAS threads spin while
+    they wait). It also makes results independent of the worker count and scheduler: the same thread count
+    everywhere, as Dask workers already set for their own processes.
+    """
     from jupyter_client.manager import AsyncKernelManager
 
     class _LoggedKernelManager(AsyncKernelManager):
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            env = dict(kw.get("env") or os.environ)
+            for name in KERNEL_THREAD_VARIABLES:
+                env.setdefault(name, "1")
+            kw["env"] = env
             with open(log_path, "ab") as log:
                 kw.setdefault("stdout", log)
                 kw.setdefault("stderr", log)
                 await super()._async_launch_kernel(kernel_cmd, **kw)
 
     return _LoggedKernelManager
+
+
+def _settle_event_loop() -> None:
+    """Cancel what nbclient left pending on this thread's event loop after a timeout or a dead kernel.
+
+    Otherwise asyncio prints "Task was destroyed but it is pending!" when the loop is collected.
+    """
+    try:
+        from jupyter_core.utils import ensure_event_loop
+
+        loop = ensure_event_loop()
+        pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=2))
+    except Exception:  # best effort: only a message at exit is at stake
+        pass
 
 
 def _write_stopped_notebook(nb: Any, error: str, path: Path) -> None:
@@ -150,6 +190,7 @@ def execute_run(spec: RunSpec) -> dict:
         )
     except Exception as exc:  # the notebook failed: record it, let the other runs go on
         error = _error_line(exc, spec.timeout)
+        _settle_event_loop()
         if not partial.exists() and "nb" in executing:  # a timeout or a dead kernel: papermill saved nothing
             _write_stopped_notebook(executing["nb"], error, partial)
 

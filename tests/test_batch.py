@@ -327,6 +327,8 @@ def test_valid_runs_complete_with_correct_results(first):
         assert row["y"] == pytest.approx(a * 1.0) and row["inputs.a"] == a and row["label"] == "base"
         # The injected seed reached the notebook's generator.
         assert row["draw"] == np.random.default_rng(int(row["seed"])).random()
+        # Kernels get one BLAS/OpenMP thread each unless the environment sets a number.
+        assert row["omp_num_threads"] == os.environ.get("OMP_NUM_THREADS", "1")
         assert snap["runs"][row["run_id"]] == [
             DONE_FILE,
             "kernel.log",
@@ -434,7 +436,7 @@ def test_dask_cluster_gives_the_same_results_as_local_threads(first, tmp_path):
         )
     assert remote.n_ok == 4
     keep = ["run_id", "status", "parameter_file", "seed", "parameter_hash", "notebook_hash", "report"]
-    keep += ["y", "draw", "label", "inputs.a", "inputs.x"]
+    keep += ["y", "draw", "label", "inputs.a", "inputs.x", "omp_num_threads"]
     expected = local.summary[local.summary["parameter_file"].isin([str(f) for f in valid])][keep]
     pd.testing.assert_frame_equal(remote.summary[keep], expected.reset_index(drop=True))
 
