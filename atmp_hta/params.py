@@ -10,7 +10,7 @@ The format, in brief (see ``parameters/*.yaml`` for complete, cited examples)::
     schema_version: 1
     product: {name: ..., kind: car-t, indication: ..., comparator: ...}
     sources: {zuma1: "Neelapu SS et al. N Engl J Med 2017;377:2531-44"}
-    settings: {discount_rate: 0.035, timing: end, risk_aversion: 0.5, ...}
+    settings: {discount_rate: 0.035, cost_discount_rate: 0.035, timing: end, risk_aversion: 0.5, ...}
     parameters:
       u_cure: {kind: utility, beta: {mean: 0.83, sd: 0.03}, source: zuma1}
       response: {kind: probability, dirichlet: {cure: 39, partial: 15, none: 46}, source: zuma1}
@@ -20,7 +20,8 @@ The format, in brief (see ``parameters/*.yaml`` for complete, cited examples)::
         label: Axicabtagene ciloleucel
         branches:
           - {name: cure, probability: response.cure, segments: [{utility: u_cure, years: le}]}
-          - {name: no response, probability: complement, segments: [...]}
+          - {name: no response, probability: complement, cost: c_salvage, cost_time: 0.5,
+             segments: [{utility: u_pd, years: 2, cost_per_year: c_care}]}
       comparator: {...}
     harms:
       - {name: Grade >=3 CRS, probability: p_crs, utility_decrement: 0.3, duration_years: 0.05}
@@ -119,6 +120,13 @@ class Settings(_Model):
     """Conventions and policy choices; each is printed with every result."""
 
     discount_rate: float = Field(0.035, ge=0.0, lt=1.0, description="annual rate for QALYs")
+    cost_discount_rate: float | None = Field(
+        None,
+        ge=0.0,
+        lt=1.0,
+        description="annual rate for costs; None (the default) means the same as discount_rate. Costs and "
+        "effects may be discounted differently (e.g. 0.04 and 0.015 in the Netherlands)",
+    )
     timing: Literal["start", "end", "continuous"] = "end"
     severity_scheme: Literal["nice-2022", "continuous", "none"] = "nice-2022"
     severity_basis: Literal["expected", "per-draw"] = Field(
@@ -132,6 +140,11 @@ class Settings(_Model):
     ce_method: Literal["cara", "mean-sd", "quantile"] = "cara"
     decision_threshold: float = Field(0.0, description="approve if net value (QALYs) exceeds this")
     penalty_draws: int = Field(20_000, ge=1_000, le=2_000_000, description="draws for the uncertainty penalty")
+
+    @property
+    def cost_rate(self) -> float:
+        """The annual discount rate applied to costs: ``cost_discount_rate``, or ``discount_rate`` if None."""
+        return self.discount_rate if self.cost_discount_rate is None else self.cost_discount_rate
 
     @model_validator(mode="after")
     def _quantile(self):
@@ -228,26 +241,39 @@ class Parameter(_Model):
 
 
 class Segment(_Model):
-    """A stretch of constant utility: ``utility`` for ``years`` years beginning at ``start``."""
+    """A stretch of constant utility: ``utility`` for ``years`` years beginning at ``start``.
+
+    ``cost_per_year`` (optional) is a constant cost stream over the same stretch, discounted like the QALYs
+    (same timing convention) but with the costs' rate (``settings.cost_discount_rate``).
+    """
 
     utility: Expr
     years: Expr
     start: Expr = Field(default_factory=lambda: parse_expression(0.0))
+    cost_per_year: Expr | None = None
 
 
 class Branch(_Model):
-    """A branch of a chance node: its probability, then either ``segments`` (a terminal) or ``branches``."""
+    """A branch of a chance node: its probability, then either ``segments`` (a terminal) or ``branches``.
+
+    ``cost`` (optional) is a one-off cost incurred by everyone who takes the branch, ``cost_time`` years
+    from the start of the model (default 0: undiscounted), discounted as a point value (1 + r)^-t with the
+    costs' rate.
+    """
 
     name: str = Field(min_length=1)
     probability: ProbExpr
     segments: list[Segment] | None = None
     branches: list[Branch] | None = None
     cost: Expr | None = None
+    cost_time: Expr | None = Field(None, description="years from the start at which 'cost' is incurred; 0 if absent")
 
     @model_validator(mode="after")
     def _terminal_or_chance(self):
         if (self.segments is None) == (self.branches is None):
             raise ValueError(f"branch {self.name!r} needs exactly one of 'segments' (a terminal) or 'branches'")
+        if self.cost_time is not None and self.cost is None:
+            raise ValueError(f".cost_time: branch {self.name!r} has a cost_time but no 'cost' to incur then")
         if self.branches is not None:
             _check_node(self.branches, ".branches")
         return self
@@ -335,6 +361,8 @@ _ROLES = {
     "duration_years": ("duration", (0.0, math.inf)),
     "onset_years": ("duration", (0.0, math.inf)),
     "cost": ("cost", (0.0, math.inf)),
+    "cost_per_year": ("cost", (0.0, math.inf)),  # role of a cost (a per-year stream)
+    "cost_time": ("duration", (0.0, math.inf)),  # role of a start (a time in years)
     "general_population_qalys": ("qalys", (0.0, math.inf)),
     "unmet_need": ("fraction", (0.0, 1.0)),
 }
@@ -451,9 +479,13 @@ def _branch_expressions(branches, path):
             yield f"{here}.probability", "probability", b.probability
         if b.cost is not None:
             yield f"{here}.cost", "cost", b.cost
+        if b.cost_time is not None:
+            yield f"{here}.cost_time", "cost_time", b.cost_time
         for j, seg in enumerate(b.segments or ()):
-            for key in ("utility", "years", "start"):
-                yield f"{here}.segments[{j}].{key}", key, getattr(seg, key)
+            for key in ("utility", "years", "start", "cost_per_year"):
+                expr = getattr(seg, key)
+                if expr is not None:
+                    yield f"{here}.segments[{j}].{key}", key, expr
         if b.branches:
             yield from _branch_expressions(b.branches, here)
 

@@ -2,8 +2,11 @@
 
 A strategy is a chance node; each branch carries a probability (or ``complement``) and either further
 branches or a terminal made of *segments* of constant utility (utility, years, start), each discounted with
-:func:`atmp_hta.discounting.discounted_qalys`. Everything is vectorised over draws: every value is an
-ndarray whose axis 0 is the draw.
+:func:`atmp_hta.discounting.discounted_qalys`. Costs sit wherever QALYs do: a one-off ``cost`` on a branch
+(incurred ``cost_time`` years from the start, default 0) or on a strategy (at time 0), and a
+``cost_per_year`` stream on a segment; costs are discounted with their own rate
+(``settings.cost_discount_rate``, by default the QALYs' rate). Everything is vectorised over draws: every
+value is an ndarray whose axis 0 is the draw.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ class StrategyValue:
     label: str
     qalys: np.ndarray
     cost: np.ndarray
-    terminals: pd.DataFrame  # one row per terminal: path, probability (mean over draws), qalys (mean)
+    terminals: pd.DataFrame  # one row per terminal: path, probability (mean over draws), qalys, cost (means)
 
 
 def _value(expr, values, n):
@@ -63,34 +66,55 @@ def _probabilities(branches: list[Branch], values, n, path):
     return out
 
 
-def _terminal_qalys(branch, values, n, rate, timing, path):
-    total = np.zeros(n)
+def _nonnegative(arr, what, path):
+    bad = (arr < 0) | ~np.isfinite(arr)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise ModelError(f"{path}: {what} must be >= 0, got {arr[i]:.6g} at draw {i}")
+    return arr
+
+
+def _terminal(branch, values, n, rate, cost_rate, timing, path):
+    """Discounted QALYs and discounted per-year costs of a terminal's segments, per draw."""
+    qalys = np.zeros(n)
+    cost = np.zeros(n)
     for j, seg in enumerate(branch.segments):
         utility = _value(seg.utility, values, n)
-        years = _value(seg.years, values, n)
-        start = _value(seg.start, values, n)
-        for name, arr in (("years", years), ("start", start)):
-            bad = (arr < 0) | ~np.isfinite(arr)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise ModelError(f"{path} > segment {j + 1}: {name} must be >= 0, got {arr[i]:.6g} at draw {i}")
-        total = total + _discounted_qalys(utility, years, rate, timing, start)
-    return total
+        years = _nonnegative(_value(seg.years, values, n), "years", f"{path} > segment {j + 1}")
+        start = _nonnegative(_value(seg.start, values, n), "start", f"{path} > segment {j + 1}")
+        qalys = qalys + _discounted_qalys(utility, years, rate, timing, start)
+        if seg.cost_per_year is not None:
+            per_year = _value(seg.cost_per_year, values, n)
+            # the same annuity as the QALYs, with the costs' rate: a cost stream is a "utility" of money
+            cost = cost + _discounted_qalys(per_year, years, cost_rate, timing, start)
+    return qalys, cost
 
 
-def _rollback(branches, values, n, rate, timing, path, prefix, rows, weight):
+def _one_off(branch, values, n, cost_rate, path):
+    """A branch's one-off cost, discounted from its ``cost_time`` as a point value (1 + r)^-t."""
+    if branch.cost is None:
+        return 0.0
+    cost = _value(branch.cost, values, n)
+    if branch.cost_time is None:
+        return cost
+    t = _nonnegative(_value(branch.cost_time, values, n), "cost_time", path)
+    return cost * np.exp(-np.log1p(cost_rate) * t)
+
+
+def _rollback(branches, values, n, rate, cost_rate, timing, path, prefix, rows, weight):
     probs = _probabilities(branches, values, n, path)
     qalys = np.zeros(n)
     cost = np.zeros(n)
     for b in branches:
         p = probs[b.name]
         here = f"{path} > {b.name}"
-        branch_cost = _value(b.cost, values, n) if b.cost is not None else 0.0
+        branch_cost = _one_off(b, values, n, cost_rate, here)
         if b.branches is not None:
-            q, c = _rollback(b.branches, values, n, rate, timing, here, prefix + (b.name,), rows, weight * p)
+            q, c = _rollback(
+                b.branches, values, n, rate, cost_rate, timing, here, prefix + (b.name,), rows, weight * p
+            )
         else:
-            q = _terminal_qalys(b, values, n, rate, timing, here)
-            c = 0.0
+            q, c = _terminal(b, values, n, rate, cost_rate, timing, here)
             rows.append(
                 {
                     "path": " > ".join(prefix + (b.name,)),
@@ -98,6 +122,7 @@ def _rollback(branches, values, n, rate, timing, path, prefix, rows, weight):
                     "depth": len(prefix) + 1,
                     "probability": float(np.mean(weight * p)),
                     "qalys": float(np.mean(q)),
+                    "cost": float(np.mean(branch_cost + c)),
                 }
             )
         qalys = qalys + p * q
@@ -106,31 +131,45 @@ def _rollback(branches, values, n, rate, timing, path, prefix, rows, weight):
 
 
 def evaluate_strategy(
-    strategy: Strategy, values: dict, rate: float, timing: str = "end", name: str = "strategy"
+    strategy: Strategy,
+    values: dict,
+    rate: float,
+    timing: str = "end",
+    name: str = "strategy",
+    cost_rate: float | None = None,
 ) -> StrategyValue:
-    """Roll one strategy back to expected discounted QALYs (and costs) per draw.
+    """Roll one strategy back to expected discounted QALYs and costs per draw.
 
     ``values`` maps parameter names to arrays of shape (n_draws,) (see :func:`atmp_hta.params.sample`).
+    ``rate`` discounts QALYs, ``cost_rate`` costs (None: the same as ``rate``).
 
     Notes
     -----
-    E[QALY] = Σ_terminals P(path) · Σ_segments discounted_qalys(u, years, rate, timing, start); costs are
-    one-off, at time 0, added along the path.
+    E[QALY] = Σ_terminals P(path) · Σ_segments discounted_qalys(u, years, rate, timing, start).
+
+    E[cost] = cost(strategy) + Σ_paths P(path) · [Σ_branches on the path cost · (1 + r_c)^-cost_time
+    + Σ_segments of the terminal discounted_qalys(cost_per_year, years, r_c, timing, start)]: one-off costs
+    are point values discounted from the time they are incurred (a strategy's at time 0), per-year streams
+    are discounted like QALYs (same timing convention) with the costs' rate r_c.
     """
     check_timing(timing, "evaluate_strategy")
+    cost_rate = rate if cost_rate is None else cost_rate
+    for what, r in (("rate", rate), ("cost_rate", cost_rate)):
+        if not (np.all(np.isfinite(r)) and np.all(np.asarray(r) >= 0) and np.all(np.asarray(r) < 1)):
+            raise ModelError(f"evaluate_strategy: {what} must be in [0, 1), got {r!r}")
     n = len(next(iter(values.values()))) if values else 1
     rows: list = []
-    qalys, cost = _rollback(strategy.branches, values, n, rate, timing, name, (), rows, np.ones(n))
+    qalys, cost = _rollback(strategy.branches, values, n, rate, cost_rate, timing, name, (), rows, np.ones(n))
     if strategy.cost is not None:
         cost = cost + _value(strategy.cost, values, n)
     return StrategyValue(name, strategy.label, qalys, np.broadcast_to(cost, (n,)), pd.DataFrame(rows))
 
 
 def evaluate_strategies(parameter_set: ParameterSet, values: dict) -> dict[str, StrategyValue]:
-    """Evaluate every strategy of a parameter set with its settings' discount rate and timing."""
+    """Evaluate every strategy of a parameter set with its settings' discount rates and timing."""
     s = parameter_set.settings
     return {
-        name: evaluate_strategy(strategy, values, s.discount_rate, s.timing, name)
+        name: evaluate_strategy(strategy, values, s.discount_rate, s.timing, name, cost_rate=s.cost_rate)
         for name, strategy in parameter_set.strategies.items()
     }
 
@@ -140,39 +179,41 @@ def tree_table(parameter_set: ParameterSet, values: dict) -> pd.DataFrame:
 
     Columns: ``strategy, label, node, parent, name, depth, probability`` (branch probability, mean over
     draws), ``path_probability``, ``qalys`` (expected discounted QALYs below the node, mean over draws),
-    ``terminal`` (bool).
+    ``cost`` (expected discounted cost of the node's branch and below it, mean over draws; a strategy's row
+    includes its own cost), ``terminal`` (bool).
     """
     s = parameter_set.settings
     rows = []
     for sname, strategy in parameter_set.strategies.items():
         n = len(next(iter(values.values()))) if values else 1
-        value = evaluate_strategy(strategy, values, s.discount_rate, s.timing, sname)
+        value = evaluate_strategy(strategy, values, s.discount_rate, s.timing, sname, cost_rate=s.cost_rate)
         rows.append(
             {"strategy": sname, "label": strategy.label, "node": sname, "parent": None, "name": strategy.label,
              "depth": 0, "probability": 1.0, "path_probability": 1.0, "qalys": float(value.qalys.mean()),
-             "terminal": False}
+             "cost": float(value.cost.mean()), "terminal": False}
         )
-        _walk(strategy.branches, values, n, s.discount_rate, s.timing, sname, strategy.label, sname, 1,
-              np.ones(n), rows)
+        _walk(strategy.branches, values, n, s.discount_rate, s.cost_rate, s.timing, sname, strategy.label, sname,
+              1, np.ones(n), rows)
     return pd.DataFrame(rows)
 
 
-def _walk(branches, values, n, rate, timing, sname, label, parent, depth, weight, rows):
+def _walk(branches, values, n, rate, cost_rate, timing, sname, label, parent, depth, weight, rows):
     probs = _probabilities(branches, values, n, parent)
     for b in branches:
         node = f"{parent} > {b.name}"
         p = probs[b.name]
         if b.branches is not None:
-            q, _ = _rollback(b.branches, values, n, rate, timing, node, (), [], np.ones(n))
+            q, c = _rollback(b.branches, values, n, rate, cost_rate, timing, node, (), [], np.ones(n))
         else:
-            q = _terminal_qalys(b, values, n, rate, timing, node)
+            q, c = _terminal(b, values, n, rate, cost_rate, timing, node)
+        c = np.broadcast_to(_one_off(b, values, n, cost_rate, node) + c, (n,))
         rows.append(
             {"strategy": sname, "label": label, "node": node, "parent": parent, "name": b.name, "depth": depth,
              "probability": float(p.mean()), "path_probability": float((weight * p).mean()),
-             "qalys": float(q.mean()), "terminal": b.branches is None}
+             "qalys": float(q.mean()), "cost": float(c.mean()), "terminal": b.branches is None}
         )
         if b.branches is not None:
-            _walk(b.branches, values, n, rate, timing, sname, label, node, depth + 1, weight * p, rows)
+            _walk(b.branches, values, n, rate, cost_rate, timing, sname, label, node, depth + 1, weight * p, rows)
 
 
 def render_tree(table: pd.DataFrame) -> str:
