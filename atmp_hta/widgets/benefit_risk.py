@@ -241,7 +241,12 @@ class BenefitRiskDashboard:
             data, title = tables(*args)
             view.spec = charts.updated_spec(view.spec, data, title)
         else:
-            view.chart = build(*args, **sizes)
+            chart, before = build(*args, **sizes), view.spec
+            view.chart = chart
+            if view.spec is before:
+                # An equal chart fires no change (traitlets compares), so the spec would keep data swapped
+                # in since that chart was set (e.g. Reset after moving a slider shows the moved tree).
+                view.spec = chart.to_dict()
             self._built[id(view)] = (key, self._loaded)
 
     # ------------------------------------------------------------------------------------- tipping points
