@@ -66,7 +66,7 @@ from atmp_hta.cohort import cycle_times, state_values
 from atmp_hta.exceptions import ParameterError, invalid
 from atmp_hta.expressions import parse_expression
 from atmp_hta.life_tables import general_population_survival
-from atmp_hta.params import Expr, Parameter, sample
+from atmp_hta.params import Expr, Parameter, parameter_names, sample
 from atmp_hta.policies import PolicyPack, load_policy
 from atmp_hta.pricing import value_based_price
 from atmp_hta.survival import DISTRIBUTIONS as SURVIVAL_DISTRIBUTIONS
@@ -226,11 +226,7 @@ class HtaModel(_Model):
 
     @property
     def names(self) -> frozenset:
-        out = set()
-        for name, p in self.parameters.items():
-            out.add(name)
-            out.update(f"{name}.{c}" for c in p.components)
-        return frozenset(out)
+        return parameter_names(self.parameters)
 
     def expressions(self):
         """Yield (field path, role, expression) for every expression in the file."""

@@ -80,6 +80,7 @@ __all__ = [
     "json_schema",
     "to_yaml",
     "COMPLEMENT",
+    "parameter_names",
 ]
 
 COMPLEMENT = "complement"
@@ -447,11 +448,7 @@ class ParameterSet(_Model):
     @cached_property
     def names(self) -> frozenset:
         """Every name an expression may reference (Dirichlet components as ``name.component``)."""
-        out = set()
-        for name, p in self.parameters.items():
-            out.add(name)
-            out.update(f"{name}.{c}" for c in p.components)
-        return frozenset(out)
+        return parameter_names(self.parameters)
 
     def expressions(self):
         """Yield (field path, role, expression) for every expression in the file."""
@@ -488,6 +485,15 @@ def _branch_expressions(branches, path):
                     yield f"{here}.segments[{j}].{key}", key, expr
         if b.branches:
             yield from _branch_expressions(b.branches, here)
+
+
+def parameter_names(parameters: dict) -> frozenset:
+    """Every name an expression may reference: the parameters, and Dirichlet components as ``name.component``."""
+    out = set()
+    for name, p in parameters.items():
+        out.add(name)
+        out.update(f"{name}.{c}" for c in p.components)
+    return frozenset(out)
 
 
 # ----------------------------------------------------------------------------------------------- loading

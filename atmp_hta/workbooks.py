@@ -16,7 +16,9 @@ from atmp_hta.params import ParameterSet, load_parameters
 
 __all__ = [
     "PARAMETERS_DIR",
+    "resolve_file",
     "resolve_parameter_file",
+    "validate_workbook",
     "BenefitRiskInputs",
     "benefit_risk_inputs",
     "use_static_charts",
@@ -25,19 +27,38 @@ __all__ = [
 PARAMETERS_DIR = Path(__file__).resolve().parents[1] / "parameters"
 
 
-def resolve_parameter_file(name) -> Path:
-    """An existing path as given, else a file of that name among the bundled parameter sets."""
+def resolve_file(name, folder, field: str = "parameter_file", pattern: str = "*.yaml", where: str = "") -> Path:
+    """An existing path as given, else a file of that name in ``folder`` (the bundled examples)."""
     path = Path(name)
     if path.is_file():
         return path.resolve()
-    bundled = PARAMETERS_DIR / path.name
+    bundled = Path(folder) / path.name
     if bundled.is_file():
         return bundled
+    of = f" of {where}" if where else ""
     raise ParameterError(
-        f"The 'parameter_file' parameter must name an existing YAML file (or one of "
-        f"{sorted(p.name for p in PARAMETERS_DIR.glob('*.yaml'))}). Got {str(name)!r}.",
-        field="parameter_file",
+        f"The '{field}' parameter{of} must name an existing YAML file (or one of "
+        f"{sorted(p.name for p in Path(folder).glob(pattern))}). Got {str(name)!r}.",
+        field=field,
     )
+
+
+def resolve_parameter_file(name) -> Path:
+    """An existing path as given, else a file of that name among the bundled parameter sets."""
+    return resolve_file(name, PARAMETERS_DIR)
+
+
+def validate_workbook(model: type[BaseModel], parameters: dict):
+    """Validate a workbook's parameters with ``model`` (pydantic), raising one clear ParameterError."""
+    try:
+        return model.model_validate(parameters)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        field = ".".join(str(p) for p in err["loc"])
+        raise ParameterError(
+            f"workbook parameter '{field}': {err['msg'].removeprefix('Value error, ')} "
+            f"(got {err.get('input')!r})", field=field
+        ) from None
 
 
 class BenefitRiskInputs(BaseModel):
@@ -61,15 +82,7 @@ def benefit_risk_inputs(**parameters) -> BenefitRiskInputs:
     ParameterError
         naming the parameter, its allowed range and the value received.
     """
-    try:
-        inputs = BenefitRiskInputs.model_validate(parameters)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ParameterError(
-            f"workbook parameter '{field}': {err['msg'].removeprefix('Value error, ')} "
-            f"(got {err.get('input')!r})", field=field
-        ) from None
+    inputs = validate_workbook(BenefitRiskInputs, parameters)
     ps = load_parameters(resolve_parameter_file(inputs.parameter_file))
     unknown = [n for n in inputs.tipping_parameters if n not in ps.names]
     if unknown:

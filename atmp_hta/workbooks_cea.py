@@ -9,12 +9,13 @@ unexpected is refused.
 from __future__ import annotations
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from atmp_hta.cea import ceac, evpi_by_wtp
 from atmp_hta.exceptions import ParameterError
 from atmp_hta.hta_model import HtaModel, cea_summary, evaluate_cea, load_hta_model, uncertain_parameters
 from atmp_hta.voi import evppi_table
+from atmp_hta.workbooks import validate_workbook
 
 __all__ = ["CostEffectivenessInputs", "cost_effectiveness_inputs", "wtp_grid", "cea_analysis"]
 
@@ -43,13 +44,7 @@ def cost_effectiveness_inputs(**parameters) -> CostEffectivenessInputs:
     ParameterError
         naming the parameter, its allowed range and the value received.
     """
-    try:
-        inputs = CostEffectivenessInputs.model_validate(parameters)
-    except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in err["loc"])
-        raise ParameterError(f"workbook parameter '{field}': {err['msg'].removeprefix('Value error, ')} "
-                             f"(got {err.get('input')!r})", field=field) from None
+    inputs = validate_workbook(CostEffectivenessInputs, parameters)
     bad = [t for t in inputs.thresholds if not (np.isfinite(t) and t > 0)]
     if bad:
         raise ParameterError(f"The 'thresholds' parameter must hold positive numbers. Got {bad}.", field="thresholds")

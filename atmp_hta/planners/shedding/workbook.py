@@ -162,15 +162,9 @@ def _error(name, value, reason=None) -> ParameterError:
 
 def resolve_defaults_file(name) -> Path:
     """An existing path as given, else a file of that name among the bundled planner defaults."""
-    path = Path(name)
-    if path.is_file():
-        return path.resolve()
-    bundled = DEFAULTS_DIR / path.name
-    if bundled.is_file():
-        return bundled
-    raise ParameterError(
-        f"The 'defaults_file' parameter of {_WHERE} must name an existing YAML file (or one of "
-        f"{sorted(p.name for p in DEFAULTS_DIR.glob('shedding_*.yaml'))}). Got {str(name)!r}.", field="defaults_file")
+    from atmp_hta.workbooks import resolve_file
+
+    return resolve_file(name, DEFAULTS_DIR, field="defaults_file", pattern="shedding_*.yaml", where=_WHERE)
 
 
 def _validated(parameters) -> SheddingParameters:
