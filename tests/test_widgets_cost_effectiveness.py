@@ -69,3 +69,23 @@ def test_psa_button_then_threshold_updates_the_ceac_in_place(model):
     want = ceac(psa.matrix("cost"), psa.matrix("effect"), [120_000], psa.strategies)
     for r in want.itertuples():
         assert curve[(120_000.0, r.strategy)] == pytest.approx(r.probability_cost_effective, abs=1e-12)
+
+
+def test_psa_shows_evpi_and_the_ce_plane_of_the_package(model):
+    from atmp_hta.voi import evpi
+
+    d = CostEffectivenessDashboard()
+    d.run_psa()
+    d.price.value = 60_000  # a price at which the decision is uncertain, so EVPI > 0
+    result = with_price(model, evaluate_cea(model, 10_000, rng=1), 60_000)
+    # EVPI from its definition on the net monetary benefit at 30,000 per QALY: E[max NMB] - max E[NMB]
+    nmb = 30_000 * result.matrix("effect") - result.matrix("cost")
+    expected = evpi(nmb)
+    assert expected > 0
+    shown_evpi = float(re.search(r"<b class='atmp-evpi'>GBP ([^<]*)</b>", d.evpi.value).group(1).replace(",", ""))
+    assert shown_evpi == round(expected)
+    means = d.plane_chart.spec["datasets"]["ce_means"]
+    by_strategy = result.table.groupby("strategy")[["cost", "effect"]].mean()
+    for point in means:
+        assert point["y"] == pytest.approx(by_strategy.loc[point["strategy"], "cost"], rel=1e-9)
+        assert point["x"] == pytest.approx(by_strategy.loc[point["strategy"], "effect"], rel=1e-9)

@@ -18,7 +18,7 @@ import pandas as pd
 
 from atmp_hta.cea import ceac
 from atmp_hta.charts import updated_spec
-from atmp_hta.charts_cea import ceac_chart, ceac_tables
+from atmp_hta.charts_cea import ce_plane_chart, ce_plane_tables, ceac_chart, ceac_tables
 from atmp_hta.hta_model import cea_summary, evaluate_cea, load_hta_model, with_price
 from atmp_hta.widgets.common import STYLE
 from atmp_hta.workbooks_cea import wtp_grid
@@ -104,7 +104,10 @@ class CostEffectivenessDashboard:
         placeholder = alt.Chart(pd.DataFrame({"t": ["run the probabilistic analysis"]})).mark_text().encode(
             text="t:N").properties(width=480, height=40)
         self.ceac_chart = alt.JupyterChart(placeholder)
+        self.plane_chart = alt.JupyterChart(placeholder)
+        self.evpi = widgets.HTML()
         self._ceac_spec = None
+        self._plane_spec = None
         self.price.observe(lambda _: self.update(), names="value")
         self.threshold.observe(lambda _: self.update(), names="value")
         self.psa_button.on_click(lambda _: self.run_psa())
@@ -133,6 +136,19 @@ class CostEffectivenessDashboard:
             else:
                 tables, title = ceac_tables(self.ceac_table)
                 self.ceac_chart.spec = updated_spec(self._ceac_spec, tables)
+            icers, wtp = self.summary["icers"], float(self.threshold.value)
+            if self._plane_spec is None:
+                chart = ce_plane_chart(result.table, icers, wtp, cost_label=f"Cost ({self.currency})",
+                                       width=440, height=300)
+                self._plane_spec = chart.to_dict()
+                self.plane_chart.chart = chart
+            else:
+                tables, title = ce_plane_tables(result.table, icers, wtp)
+                self.plane_chart.spec = updated_spec(self._plane_spec, tables)
+            row = self.summary["by_threshold"].iloc[0]
+            self.evpi.value = (f"EVPI at {self.currency} {row['threshold']:,.0f} per QALY: <b class='atmp-evpi'>"
+                               f"{self.currency} {row['evpi']:,.0f}</b> per patient (what perfect information on "
+                               "every parameter would be worth)")
 
     def run_psa(self):
         """Probabilistic analysis behind a button, with a progress bar over blocks of draws."""
@@ -164,5 +180,6 @@ class CostEffectivenessDashboard:
             "threshold: the ICER table, the decision and the acceptability curve follow.</div>")
         psa = widgets.HBox([self.psa_draws, self.psa_button, self.psa_progress],
                            layout=widgets.Layout(align_items="center", gap="8px"))
+        charts = widgets.HBox([self.ceac_chart, self.plane_chart], layout=widgets.Layout(gap="16px"))
         return widgets.VBox([header, self.price, self.threshold, self.banner, self.icers, self.conventions, psa,
-                             self.psa_status, self.ceac_chart])
+                             self.psa_status, self.evpi, charts])
