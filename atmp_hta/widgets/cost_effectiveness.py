@@ -130,7 +130,7 @@ class CostEffectivenessDashboard:
             grid = wtp_grid(self.threshold.max, [self.threshold.value])
             self.ceac_table = ceac(result.matrix("cost"), result.matrix("effect"), grid, result.strategies)
             if self._ceac_spec is None:
-                chart = ceac_chart(self.ceac_table, currency=f"({self.currency})")
+                chart = ceac_chart(self.ceac_table, currency=f"({self.currency})", width=400, height=280)
                 self._ceac_spec = chart.to_dict()
                 self.ceac_chart.chart = chart
             else:
@@ -139,7 +139,7 @@ class CostEffectivenessDashboard:
             icers, wtp = self.summary["icers"], float(self.threshold.value)
             if self._plane_spec is None:
                 chart = ce_plane_chart(result.table, icers, wtp, cost_label=f"Cost ({self.currency})",
-                                       width=440, height=300)
+                                       width=360, height=280)
                 self._plane_spec = chart.to_dict()
                 self.plane_chart.chart = chart
             else:
