@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atmp_hta.report import CHROMIUM_ARGS
 from atmp_hta.serve import DASHBOARDS_DIR, Culling, voila_command, voila_environment
 
 __all__ = [
@@ -38,16 +39,7 @@ __all__ = [
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT_DIR = REPO_ROOT / "test-artifacts" / "screenshots"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_FLAGS = list(CHROMIUM_ARGS)  # the flags the report printer uses too (see STACK.md)
 NOT_LOCAL = re.compile(r"^(https?|wss?)://(?!(127\.0\.0\.1|localhost|\[::1\])[:/])")
 SERVER_START_TIMEOUT_S = 60.0
 
