@@ -34,89 +34,47 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _measure import MIB, maxrss_bytes, peak_bytes, report_child, run_child
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PARAMETER_FILE = ROOT / "parameters" / "axicabtagene_ciloleucel.yaml"
 RESULTS = HERE / "results" / "evaluate.json"
 GOALS = {"seconds_1e6": 2.0, "peak_rss_gib": 1.5, "speedup": 50.0}
-MIB = 1024 * 1024
-
-
-def _maxrss_bytes(usage) -> int:
-    # Linux reports kilobytes, macOS bytes
-    return usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-
-
-def _own_peak_rss_bytes() -> int | None:
-    """High-water mark of this process's own address space (Linux ``VmHWM``), or None elsewhere.
-
-    Unlike ``ru_maxrss``, it is not inherited: on Linux a child's ``ru_maxrss`` starts from the parent's
-    high-water mark at fork time (it survives ``exec``), so a child spawned by a parent that holds a million
-    draws would report the parent's memory.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
 
 
 # ------------------------------------------------------------------------------------- child processes
 def _child(mode: str, draws: int, seed: int) -> None:
     """Run in a fresh interpreter; print one JSON line with this process's own measurements."""
-    import tracemalloc
-
     from atmp_hta.benefit_risk import evaluate
     from atmp_hta.params import load_parameters
 
     ps = load_parameters(PARAMETER_FILE)
-    out = {"mode": mode}
-    if mode == "tracemalloc":
-        tracemalloc.start()
-    if mode in ("evaluate", "tracemalloc"):
-        start = time.perf_counter()
-        result = evaluate(ps, n_draws=draws, rng=seed)
-        out["seconds"] = time.perf_counter() - start
-        out["net_value"] = result.net_value
-    if mode == "tracemalloc":
-        out["tracemalloc_peak_bytes"] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    out["maxrss_bytes"] = _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF))
-    out["vmhwm_bytes"] = _own_peak_rss_bytes()
-    print(json.dumps(out))
+
+    def work():
+        return {"net_value": evaluate(ps, n_draws=draws, rng=seed).net_value}
+
+    report_child(mode, work, ("evaluate",))
 
 
 def _run_child(mode: str, draws: int, seed: int) -> dict:
-    done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "--child", mode, "--draws", str(draws),
-         "--seed", str(seed)],
-        capture_output=True, text=True, check=False,
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"bench_evaluate: the {mode} child failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(Path(__file__).resolve(), mode, "--draws", str(draws), "--seed", str(seed))
 
 
 def measure_memory(draws: int, seed: int) -> dict:
     """Peak memory of child processes. Call it before this process allocates much (see
     :func:`_own_peak_rss_bytes`): it is run first, before numpy and atmp_hta are imported here."""
-    parent_peak = _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF))
+    parent_peak = maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF))
     evaluation = _run_child("evaluate", draws, seed)
     # the only child waited for so far, so RUSAGE_CHILDREN's maximum is that child's peak
-    children_peak = _maxrss_bytes(resource.getrusage(resource.RUSAGE_CHILDREN))
+    children_peak = maxrss_bytes(resource.getrusage(resource.RUSAGE_CHILDREN))
     baseline = _run_child("baseline", draws, seed)
     traced = _run_child("tracemalloc", draws, seed)
-
-    def peak(child):
-        return child["vmhwm_bytes"] if child["vmhwm_bytes"] is not None else child["maxrss_bytes"]
+    peak = peak_bytes
 
     return {
         "method": "peak RSS of a child process running only one evaluate(): its own high-water mark "

@@ -44,17 +44,16 @@ import argparse
 import json
 import os
 import platform
-import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _measure import MIB, peak_bytes, report_child, run_child
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "psa.json"
 GOALS = {"seconds_1e5": 5.0, "speedup": 50.0}
-MIB = 1024 * 1024
 
 N_CYCLES = 40  # annual cycles
 START_AGE = 58.0  # ZUMA-1 median age (parameters/axicabtagene_ciloleucel.yaml, population.age_years)
@@ -180,25 +179,7 @@ def psa(draws: int, seed: int, block: int = 5_000, workers: int = 2):
 
 
 # ----------------------------------------------------------------------------------------------- memory
-def _maxrss_bytes(usage) -> int:
-    return usage.ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-
-
-def _own_peak_rss_bytes() -> int | None:
-    """This process's own high-water mark (Linux VmHWM; unlike ru_maxrss it is not inherited from a parent)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return None
-
-
 def _child(mode: str, draws: int, seed: int) -> None:
-    import tracemalloc
-
     import numpy  # noqa: F401
     import pandas  # noqa: F401
 
@@ -206,28 +187,14 @@ def _child(mode: str, draws: int, seed: int) -> None:
     import atmp_hta.life_tables  # noqa: F401
     import atmp_hta.survival  # noqa: F401
 
-    out = {"mode": mode}
-    if mode == "tracemalloc":
-        tracemalloc.start()
-    if mode in ("psa", "tracemalloc"):
-        start = time.perf_counter()
-        _, table = psa(draws, seed)
-        out["seconds"] = time.perf_counter() - start
-        out["rows"] = len(table)
-    if mode == "tracemalloc":
-        out["tracemalloc_peak_bytes"] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    out["maxrss_bytes"] = _maxrss_bytes(resource.getrusage(resource.RUSAGE_SELF))
-    out["vmhwm_bytes"] = _own_peak_rss_bytes()
-    print(json.dumps(out))
+    def work():
+        return {"rows": len(psa(draws, seed)[1])}
+
+    report_child(mode, work, ("psa",))
 
 
 def _run_child(mode: str, draws: int, seed: int) -> dict:
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", mode, "--draws", str(draws),
-                           "--seed", str(seed)], capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"bench_psa: the {mode} child failed:\n{done.stderr}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(Path(__file__).resolve(), mode, "--draws", str(draws), "--seed", str(seed))
 
 
 def measure_memory(draws: int, seed: int) -> dict:
@@ -235,9 +202,7 @@ def measure_memory(draws: int, seed: int) -> dict:
     run = _run_child("psa", draws, seed)
     baseline = _run_child("baseline", draws, seed)
     traced = _run_child("tracemalloc", draws, seed)
-
-    def peak(child):
-        return child["vmhwm_bytes"] if child["vmhwm_bytes"] is not None else child["maxrss_bytes"]
+    peak = peak_bytes
 
     return {
         "method": "peak RSS of a child process running only the vectorised PSA (VmHWM, else ru_maxrss); a "
