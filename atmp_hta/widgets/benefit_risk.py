@@ -14,7 +14,7 @@ from atmp_hta import charts
 from atmp_hta.benefit_risk import evaluate, main_parameters, net_value_curve, tipping_points
 from atmp_hta.params import ParameterSet, Settings, load_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
-from atmp_hta.widgets.common import STYLE, catalogue, download_link, make_slider, slider_specs
+from atmp_hta.widgets.common import STYLE, busy, catalogue, download_link, make_slider, slider_specs
 from atmp_hta.widgets.views import banner_html, conventions_html, error_banner_html, explain_html, tipping_html
 
 __all__ = ["BenefitRiskDashboard"]
@@ -309,11 +309,9 @@ class BenefitRiskDashboard:
     def run_psa(self):
         """Probabilistic analysis behind a button, with a progress indicator."""
         n = int(self.psa_draws.value)
-        self.psa_button.disabled = True
-        self.psa_progress.layout.visibility = "visible"
         self.psa_progress.value = 1
         self.psa_status.value = f"sampling and evaluating {n:,} draws …"
-        try:
+        with busy(self.psa_button, self.psa_progress, self.psa_status):
             started = time.perf_counter()
             result = evaluate(self.current, n_draws=n, rng=self.seed)
             self.psa_progress.value = 2
@@ -325,11 +323,6 @@ class BenefitRiskDashboard:
             self.psa_status.value = (f"{n:,} draws in {time.perf_counter() - started:.1f} s · mean net value "
                                      f"{result.net_value:+.3f} · P(net value &gt; 0) = "
                                      f"{result.probability_net_value_positive:.3f}")
-        except ValueError as exc:
-            self.psa_status.value = f"<b>could not run:</b> {exc}"
-        finally:
-            self.psa_button.disabled = False
-            self.psa_progress.layout.visibility = "hidden"
         return self.psa_result
 
     # ------------------------------------------------------------------------------------------ layout

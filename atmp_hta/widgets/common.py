@@ -6,6 +6,7 @@ import base64
 import html
 import math
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ __all__ = [
     "slider_specs",
     "make_slider",
     "download_link",
+    "busy",
     "STYLE",
 ]
 
@@ -112,6 +114,21 @@ def make_slider(spec: SliderSpec) -> widgets.FloatSlider:
         readout_format=f".{digits}f", continuous_update=False,
         style={"description_width": "200px"}, layout=widgets.Layout(width="410px", min_width="410px"),
     )
+
+
+@contextmanager
+def busy(button, progress, status):
+    """While heavy work runs behind ``button``: the button disabled and ``progress`` shown; a ValueError from
+    the work becomes one sentence in ``status`` (never a traceback), and the controls come back either way."""
+    button.disabled = True
+    progress.layout.visibility = "visible"
+    try:
+        yield
+    except ValueError as exc:
+        status.value = f"<b>could not run:</b> {html.escape(str(exc))}"
+    finally:
+        button.disabled = False
+        progress.layout.visibility = "hidden"
 
 
 def download_link(parameter_set: ParameterSet, filename: str) -> str:

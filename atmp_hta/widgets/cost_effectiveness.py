@@ -20,7 +20,7 @@ from atmp_hta.cea import ceac
 from atmp_hta.charts import updated_spec
 from atmp_hta.charts_cea import ce_plane_chart, ce_plane_tables, ceac_chart, ceac_tables
 from atmp_hta.hta_model import cea_summary, evaluate_cea, load_hta_model, with_price
-from atmp_hta.widgets.common import STYLE
+from atmp_hta.widgets.common import STYLE, busy
 from atmp_hta.workbooks_cea import wtp_grid
 
 __all__ = ["CostEffectivenessDashboard"]
@@ -153,24 +153,17 @@ class CostEffectivenessDashboard:
     def run_psa(self):
         """Probabilistic analysis behind a button, with a progress bar over blocks of draws."""
         n = int(self.psa_draws.value)
-        self.psa_button.disabled = True
         self.psa_progress.max, self.psa_progress.value = n, 0
-        self.psa_progress.layout.visibility = "visible"
         self.psa_status.value = f"sampling and evaluating {n:,} draws …"
 
         def advance(k):
             self.psa_progress.value = min(n, self.psa_progress.value + k)
 
-        try:
+        with busy(self.psa_button, self.psa_progress, self.psa_status):
             started = time.perf_counter()
             self.psa_result = evaluate_cea(self.model, n, rng=self.seed, block_size=BLOCK, progress=advance)
             self.update()
             self.psa_status.value = f"{n:,} draws in {time.perf_counter() - started:.1f} s (seed {self.seed})"
-        except ValueError as exc:
-            self.psa_status.value = f"<b>could not run:</b> {html.escape(str(exc))}"
-        finally:
-            self.psa_button.disabled = False
-            self.psa_progress.layout.visibility = "hidden"
         return self.psa_result
 
     def widget(self) -> widgets.Widget:

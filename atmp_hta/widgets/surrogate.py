@@ -31,7 +31,7 @@ from atmp_hta.planners.surrogate.workbook import (
     simulation_check,
     surrogate_inputs,
 )
-from atmp_hta.widgets.common import STYLE
+from atmp_hta.widgets.common import STYLE, busy
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "css_class", "sizes_html", "synopsis_html"]
@@ -351,11 +351,9 @@ class SurrogatePlannerDashboard:
         if plan is None or self.error is not None:
             self.sim_status.value = "<b>could not run:</b> fix the inputs first"
             return None
-        self.sim_button.disabled = True
         self.sim_progress.value = 0
-        self.sim_progress.layout.visibility = "visible"
         self.sim_status.value = f"simulating {n_sim:,} trials per design …"
-        try:
+        with busy(self.sim_button, self.sim_progress, self.sim_status):
             started = time.perf_counter()
             parts = []
             for design in ("noninferiority", "superiority"):
@@ -363,11 +361,6 @@ class SurrogatePlannerDashboard:
                 self.sim_progress.value += 1
             self.check = pd.concat(parts, ignore_index=True)
             self.sim_status.value = simulation_html(self.check, n_sim, time.perf_counter() - started)
-        except ValueError as exc:
-            self.sim_status.value = f"<b>could not run:</b> {html.escape(str(exc))}"
-        finally:
-            self.sim_button.disabled = False
-            self.sim_progress.layout.visibility = "hidden"
         return self.check
 
     # ------------------------------------------------------------------------------------------ layout
