@@ -81,11 +81,13 @@ def sample_size_chart(table, x="effect_size", width=420, height=260):
     )
 
 
-def trial_level_chart(trials, r2_trial=None, width=360, height=300):
+def trial_level_chart(trials, r2_trial=None, width=360, height=300, fitted="line"):
     """Trial-level surrogacy: treatment effect on T against effect on S, circle area ∝ trial size.
 
-    ``trials`` is ``validate_surrogate(...).trials``; its ``fitted_effect_true`` column draws the stage-2
-    line.
+    ``trials`` is ``validate_surrogate(...).trials``; its ``fitted_effect_true`` column draws the stage-2 fit:
+    ``fitted="line"`` for the reduced model, whose fit is a line in the surrogate effect, and ``"points"`` for
+    the full model, whose fit also depends on each trial's surrogate intercept (a line through those values
+    would zig-zag).
 
     Examples
     --------
@@ -106,12 +108,15 @@ def trial_level_chart(trials, r2_trial=None, width=360, height=300):
             tooltip=["trial", "n", "effect_surrogate", "effect_true"],
         )
     )
-    line = (
-        alt.Chart(trials)
-        .mark_line(color="black")
-        .encode(x="effect_surrogate:Q", y="fitted_effect_true:Q", order="effect_surrogate:Q")
-    )
-    return alt.layer(points, line).properties(width=width, height=height, title=title)
+    if fitted not in ("line", "points"):
+        raise ValueError(f"The 'fitted' parameter of trial_level_chart must be 'line' or 'points'. Got {fitted!r}.")
+    fit = alt.Chart(trials).encode(x="effect_surrogate:Q", y="fitted_effect_true:Q")
+    if fitted == "line":
+        fit = fit.mark_line(color="black").encode(order="effect_surrogate:Q")
+    else:
+        fit = fit.mark_point(shape="cross", color="black", size=40).encode(
+            tooltip=["trial", alt.Tooltip("fitted_effect_true:Q", title="stage-2 fitted effect on true endpoint")])
+    return alt.layer(points, fit).properties(width=width, height=height, title=title)
 
 
 def abr_prediction_chart(table, width=360, height=240):

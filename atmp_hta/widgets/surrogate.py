@@ -1,5 +1,6 @@
 """The surrogate-endpoint planner dashboard: sliders for the planning inputs, sample sizes, power curves,
-the FIX → ABR prediction, a simulation check of the lead-in design and the protocol synopsis.
+the FIX → ABR prediction, a simulation check of the lead-in design, the protocol synopsis, and the validation of a
+surrogate on multi-centre data (the ARMD trial shipped with the package).
 
 Callbacks only read widget values, validate them (:func:`~atmp_hta.planners.surrogate.workbook.surrogate_inputs`),
 call the planner (:func:`~atmp_hta.planners.surrogate.workbook.plan_trial`, the same code path as the workbook
@@ -22,7 +23,14 @@ import pandas as pd
 
 from atmp_hta import charts
 from atmp_hta.planners import surrogate_charts
-from atmp_hta.planners.surrogate import read_planner_parameters, synopsis_to_csv, synopsis_to_markdown
+from atmp_hta.planners.surrogate import (
+    SurrogateValidation,
+    load_armd,
+    read_planner_parameters,
+    synopsis_to_csv,
+    synopsis_to_markdown,
+    validate_surrogate,
+)
 from atmp_hta.planners.surrogate.workbook import (
     DEFAULT_PARAMETER_FILE,
     EXPRESSION_SCENARIOS,
@@ -34,7 +42,8 @@ from atmp_hta.planners.surrogate.workbook import (
 from atmp_hta.widgets.common import STYLE, busy
 from atmp_hta.widgets.views import error_banner_html
 
-__all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "css_class", "sizes_html", "synopsis_html"]
+__all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "VALIDATION_MODELS", "css_class",
+           "sizes_html", "synopsis_html", "validation_html"]
 
 
 @dataclass(frozen=True)
@@ -68,6 +77,10 @@ SLIDERS = (
     Slider("dropout", "Drop-out", 0.0, 0.5, 0.01, 2, _ERR),
 )
 SIMULATION_CHOICES = (("2,000 trials", 2_000), ("10,000 trials", 10_000), ("50,000 trials", 50_000))
+#: Stage-1 models of the two-stage validation, as offered in the dashboard.
+VALIDATION_MODELS = (("full: centre-specific intercepts", "full"), ("reduced: common intercept", "reduced"))
+#: The ARMD columns: surrogate (visual-acuity change at 24 weeks), true endpoint (52 weeks), treatment, centre.
+ARMD_COLUMNS = ("Diff24", "Diff52", "Treat", "Center")
 
 SURROGATE_STYLE = """
 <style>
@@ -209,6 +222,81 @@ def simulation_html(check: pd.DataFrame, n_sim: int, seconds: float) -> str:
             f"with gamma frailty, same exact test) in {seconds:.1f} s; agreement: |z| &lt; 4</div>")
 
 
+VALIDATION_SHOWN = (
+    # (measure, label, what it says)
+    ("proportion_explained", "Proportion of the effect explained (Freedman)", "single trial"),
+    ("relative_effect", "Relative effect β/α (delta method)", "single trial"),
+    ("relative_effect_fieller", "Relative effect β/α (Fieller)", "single trial"),
+    ("adjusted_association", "Adjusted association ρ_Z", "single trial"),
+    ("r2_individual", "Individual-level R²", "two-stage"),
+    ("r2_trial", "Trial-level R²", "two-stage"),
+    ("surrogate_threshold_effect", "Surrogate threshold effect", "two-stage"),
+)
+
+
+def _bound(x: float) -> str:
+    if math.isnan(x):
+        return ""
+    if math.isinf(x):
+        return "∞" if x > 0 else "−∞"
+    return f"{x:.4g}"
+
+
+def _interval(lower: float, upper: float) -> str:
+    if math.isnan(lower) and math.isnan(upper):
+        return "—"
+    if math.isinf(lower) and math.isinf(upper):
+        return "unbounded"
+    return f"{_bound(lower)} to {_bound(upper)}"
+
+
+def _p_value(p: float) -> str:
+    return "p &lt; 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def prentice_html(validation: SurrogateValidation) -> str:
+    """Prentice's verdict with the p-values of the four effects it rests on (formatting only)."""
+    c = validation.prentice.coefficients
+    tests = (
+        ("1: surrogate ~ treatment", "treatment", "treatment → surrogate"),
+        ("2: true ~ treatment", "treatment", "treatment → true endpoint"),
+        ("3: true ~ surrogate", "surrogate", "surrogate → true endpoint"),
+        ("4: true ~ treatment + surrogate", "treatment", "treatment → true endpoint given the surrogate"),
+    )
+    parts = []
+    for model, term, label in tests:
+        row = c[(c["model"] == model) & (c["term"] == term)]
+        if len(row):
+            parts.append(f"{label} {_p_value(float(row['p_value'].iloc[0]))}")
+    verdict = "hold" if validation.prentice.passed else "do not hold"
+    return (f'<div class="atmp-details"><b>Prentice criteria <span class="atmp-prentice">{verdict}</span></b> at '
+            f"α = {validation.prentice.alpha:g} (the first three effects must be significant, the last not): "
+            + " · ".join(parts) + "</div>")
+
+
+def validation_html(validation: SurrogateValidation) -> str:
+    """The validation measures with their confidence intervals (``data-measure`` attributes for tests)."""
+    shown = validation.to_frame().set_index("measure")
+    level = f"{1 - validation.alpha:.0%}"
+    rows = []
+    for measure, label, kind in VALIDATION_SHOWN:
+        r = shown.loc[measure]
+        rows.append(
+            f'<tr data-measure="{measure}"><td>{html.escape(label)}</td><td>{kind}</td>'
+            f"<td class='num atmp-estimate'>{_bound(float(r['estimate']))}</td>"
+            f"<td class='num'>{_interval(float(r['ci_lower']), float(r['ci_upper']))}</td>"
+            f"<td>{html.escape(str(r['method']))}</td></tr>"
+        )
+    weighting = "weighted by centre size" if validation.weighted else "unweighted"
+    return (
+        f'<table class="atmp-table atmp-validation"><thead><tr><th>measure</th><th>level</th>'
+        f'<th class="num">estimate</th><th class="num">{level} CI</th><th>method</th></tr></thead>'
+        f'<tbody>{"".join(rows)}</tbody></table>'
+        f'<div class="atmp-conventions">{validation.n_patients} patients in {validation.n_trials} centres; '
+        f"stage-1 model {validation.model}, stage 2 {weighting}. Single-trial measures pool all patients.</div>"
+    )
+
+
 # --------------------------------------------------------------------------------------------- dashboard
 def _placeholder(text="planning …"):
     return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(fontSize=13, color="#555").encode(
@@ -270,7 +358,20 @@ class SurrogatePlannerDashboard:
         self.sim_status = widgets.HTML()
         self.synopsis = widgets.HTML()
         self.download = widgets.HTML()
+
+        self.armd = load_armd()
+        self.validation: SurrogateValidation | None = None
+        self.validation_model = widgets.Dropdown(options=VALIDATION_MODELS, value="full", description="Stage 1",
+                                                 layout=widgets.Layout(width="330px"))
+        self.validation_weighted = widgets.Checkbox(value=True, description="weight centres by size",
+                                                    indent=False, layout=widgets.Layout(width="220px"))
+        self.validation_model.observe(lambda _: self.revalidate(), names="value")
+        self.validation_weighted.observe(lambda _: self.revalidate(), names="value")
+        self.prentice = widgets.HTML()
+        self.validation_table = widgets.HTML()
+        self.validation_chart = alt.JupyterChart(_placeholder("validating …"))
         self.refresh()
+        self.revalidate()
 
     # ------------------------------------------------------------------------------------------ state
     def values(self) -> dict:
@@ -344,6 +445,18 @@ class SurrogatePlannerDashboard:
         names = _dataset_names(view.spec)
         view.spec = charts.updated_spec(view.spec, dict(zip(names, tables, strict=True)), title)
 
+    # ------------------------------------------------------------------------------------------ validation
+    def revalidate(self):
+        """Validate the ARMD surrogate with the chosen stage-1 model and weighting; update its views."""
+        model, weighted = self.validation_model.value, bool(self.validation_weighted.value)
+        self.validation = validate_surrogate(self.armd, *ARMD_COLUMNS, model=model, weighted=weighted)
+        self.prentice.value = prentice_html(self.validation)
+        self.validation_table.value = validation_html(self.validation)
+        self.validation_chart.chart = surrogate_charts.trial_level_chart(
+            self.validation.trials, self.validation.r2_trial.estimate, width=380, height=300,
+            fitted="line" if model == "reduced" else "points")
+        return self.validation
+
     # ------------------------------------------------------------------------------------------ simulation
     def run_simulation(self):
         """Simulate both lead-in designs at their exact sizes, behind the button, with a progress bar."""
@@ -393,4 +506,13 @@ class SurrogatePlannerDashboard:
         synopsis = widgets.VBox([
             widgets.HTML('<div class="atmp-section">Protocol synopsis</div>'), self.download, self.synopsis,
         ])
-        return widgets.VBox([header, self.sizes, body, simulation, synopsis], layout=widgets.Layout(gap="8px"))
+        validation = widgets.VBox([
+            widgets.HTML('<div class="atmp-section">Surrogate validation on multi-centre data: ARMD trial '
+                         "(visual acuity at 24 weeks for 52 weeks)</div>"),
+            widgets.HBox([self.validation_model, self.validation_weighted],
+                         layout=widgets.Layout(align_items="center", gap="12px")),
+            self.prentice,
+            widgets.HBox([self.validation_table, self.validation_chart], layout=widgets.Layout(gap="20px")),
+        ])
+        return widgets.VBox([header, self.sizes, body, simulation, synopsis, validation],
+                            layout=widgets.Layout(gap="8px"))

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from atmp_hta.planners.surrogate import leadin_sample_size, read_planner_parameters
+from atmp_hta.planners.surrogate import leadin_sample_size, load_armd, read_planner_parameters, validate_surrogate
 from atmp_hta.planners.surrogate.workbook import DEFAULT_PARAMETER_FILE, plan_trial, surrogate_inputs
 from atmp_hta.widgets.surrogate import css_class
 
@@ -18,7 +18,7 @@ READY_TIMEOUT_MS = 90_000
 
 
 def open_dashboard(page, voila_url):
-    page.set_viewport_size({"width": 1280, "height": 1800})  # the whole dashboard in one screenshot
+    page.set_viewport_size({"width": 1280, "height": 2300})  # the whole dashboard in one screenshot
     start = time.monotonic()
     page.goto(f"{voila_url}{PAGE}", wait_until="domcontentloaded", timeout=READY_TIMEOUT_MS)
     page.locator(".atmp-n-planned").wait_for(state="visible", timeout=READY_TIMEOUT_MS)
@@ -42,7 +42,7 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
         "superiority": plan.superiority.n_patients_exact,
         "planned": plan.n_planned,
     }
-    assert page.locator(".vega-embed").count() == 2  # power curves, predicted bleeding
+    assert page.locator(".vega-embed").count() == 3  # power curves, predicted bleeding, trial-level surrogacy
     assert page.locator("table.atmp-synopsis tbody tr").count() == len(plan.synopsis)
     assert "from atmp_hta" not in page.content()  # sources stripped
 
@@ -78,6 +78,19 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
     assert md.get_attribute("download") == "synopsis.md"
     assert md.get_attribute("href").startswith("data:text/markdown;base64,")
     assert page.locator("a.atmp-download-csv").get_attribute("href").startswith("data:text/csv;base64,")
+
+    # The surrogate validation on the ARMD trial: the reduced model's trial-level R² is the package's.
+    page.locator("select").filter(has_text="reduced").select_option(label="reduced: common intercept")
+    reduced = validate_surrogate(load_armd(), "Diff24", "Diff52", "Treat", "Center", model="reduced")
+    r2 = f"{reduced.r2_trial.estimate:.4g}"
+    page.wait_for_function(
+        "r2 => document.querySelector('tr[data-measure=r2_trial] .atmp-estimate').innerText === r2",
+        arg=r2, timeout=30_000,
+    )
+    assert page.locator("table.atmp-validation tbody tr").count() == 7
+    # ... and the trial-level chart follows (its title carries the new R²).
+    page.locator(".vega-embed", has_text=f"R² trial = {reduced.r2_trial.estimate:.3f}").wait_for(
+        state="visible", timeout=30_000)
 
     screenshot(page, "dashboard-surrogate")
     assert page.console_log.errors == []
