@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from pathlib import Path
 
@@ -105,6 +106,9 @@ def test_workbook_on_defaults_records_the_package_results(tmp_path, defaults, re
     example = example_study(design, defaults.kinetics(), defaults.assays(), matrix="semen", rng=SEED)
     assert recorded["example"]["decay_slope_log10_per_day"] == pytest.approx(example.fit.slope, rel=1e-9)
     assert recorded["example"]["km_median_days"] == example.km.median
+    lower, upper = recorded["example"]["km_median_ci_days"]
+    assert same(lower, example.km.median_lower) and same(upper, example.km.median_upper)
+    assert example.km.median_lower <= example.km.median <= example.km.median_upper
     assert recorded["inputs"]["n_patients"] == d.n_patients.value and recorded["seed"] == SEED
 
     # every chart is an inline SVG (comparison, decay, Kaplan-Meier, mitigation); the plan is Markdown
@@ -112,6 +116,10 @@ def test_workbook_on_defaults_records_the_package_results(tmp_path, defaults, re
     assert sum("image/svg+xml" in o.get("data", {}) for o in outputs) == 4
     markdown = [o["data"]["text/markdown"] for o in outputs if "text/markdown" in o.get("data", {})]
     assert markdown == [plan.to_markdown()]
+    # the median's interval is printed lower limit first, an unbounded limit in words, never "inf"
+    printed = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    assert example.km.median_text() in printed and example.km_first_negative.median_text() in printed
+    assert re.search(r"\binf\b", printed) is None
 
 
 @pytest.mark.notebook

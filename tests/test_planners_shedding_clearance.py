@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from statsmodels.duration.survfunc import SurvfuncRight
 
 from atmp_hta.planners.shedding import clearance_kernel, clearance_km, clearance_times
 
@@ -186,9 +187,12 @@ def test_km_matches_hand_computation_and_median():
     assert km.quantile(0.25) == 21.0
     # 42: at risk 2 (42, 56) -> S = 1/2 * 1/2 = 1/4; 0.8 never reached -> inf
     assert km.quantile(0.75) == 42.0 and km.quantile(0.8) == math.inf
-    # median CI: first times the upper / lower bands reach 0.5
-    up = [t for t, s, lo, hi in ref if not math.isnan(hi) and hi <= 0.5]
-    assert km.median_lower == (up[0] if up else math.inf)
+    # median CI against statsmodels' Brookmeyer–Crowley interval with the same (log-log) transform; the
+    # limits are observed times, so they must be equal. Lower band <= 0.5 from day 14 on; the upper band
+    # (0.635 at day 42) never drops below 0.5: the upper limit is not reached.
+    assert _statsmodels(x, tab.cleared)[1] == (14.0, math.inf)
+    assert (km.median_lower, km.median_upper) == (14.0, math.inf)
+    assert km.median_lower <= km.median <= km.median_upper
     assert km.n_subjects == 8 and km.n_cleared == 5
     assert km.censored.time.tolist() == [28.0, 35.0, 56.0]
 
@@ -201,3 +205,91 @@ def test_km_from_clearance_table_and_no_clearances():
     assert none.median == math.inf and none.n_cleared == 0
     with pytest.raises(ValueError, match="'time_column'"):
         clearance_km(tab, time_column="last_positive_time")
+
+
+def _statsmodels(x, cleared):
+    """statsmodels' Kaplan–Meier (reference implementation); its log(−log S) is log(0) at S = 0, harmlessly."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sf = SurvfuncRight(np.asarray(x, dtype=float), np.asarray(cleared, dtype=int))
+        return sf, sf.quantile_ci(0.5, alpha=0.05, method="cloglog")
+
+
+def _table(x, cleared):
+    x, cleared = np.asarray(x, dtype=float), np.asarray(cleared, dtype=bool)
+    return pd.DataFrame({"clearance_time": np.where(cleared, x, NAN), "cleared": cleared,
+                         "censoring_time": np.where(cleared, NAN, x)})
+
+
+def test_median_ci_by_hand_finite_on_both_sides():
+    # 12 subjects, no censoring, one clearance each week (days 7, 14, ..., 84). After the k-th clearance
+    # S = (12 − k)/12 and Greenwood's sum telescopes: Σ_i 1/((13 − i)(12 − i)) = 1/(12 − k) − 1/12
+    # = k/(12(12 − k)). Log-log band: S^exp(±z·se), se = sqrt(Greenwood)/|ln S|, z = 1.959964.
+    #   k = 1 (day  7): S = 0.9167, se = 1.00032, band [0.5390, 0.9878]  lower band still above 0.5
+    #   k = 2 (day 14): S = 0.8333, se = 0.70809, band [0.4817, 0.9555]  lower band <= 0.5: lower limit
+    #   k = 6 (day 42): S = 0.5 exactly                                  median (first S <= 0.5)
+    #   k = 9 (day 63): S = 0.25,   se = 0.36067, band [0.0601, 0.5048]  upper band still >= 0.5
+    #   k = 10 (day 70): S = 0.1667, se = 0.36026, band [0.0265, 0.4130] upper band < 0.5: upper limit
+    # Band values to 4 decimals (tolerance 5e-5 below); the limits are observed days, compared exactly.
+    days = 7.0 * np.arange(1, 13)
+    km = clearance_km(_table(days, np.ones(12, dtype=bool)))
+    curve = km.curve.set_index("time")
+    for day, lo, hi in ((7, 0.5390, 0.9878), (14, 0.4817, 0.9555), (63, 0.0601, 0.5048), (70, 0.0265, 0.4130)):
+        assert curve.loc[day, "lower"] == pytest.approx(lo, abs=5e-5)
+        assert curve.loc[day, "upper"] == pytest.approx(hi, abs=5e-5)
+    assert (km.median, km.median_lower, km.median_upper) == (42.0, 14.0, 70.0)
+    assert _statsmodels(days, np.ones(12))[1] == (14.0, 70.0)
+    assert km.median_text() == "median 42 days (95% CI 14–70 days)"
+
+
+def test_median_convention_when_the_curve_sits_at_one_half():
+    # 4 subjects clear at days 10, 20, 30, 40: S = 3/4, 1/2, 1/4, 0. S = 1/2 exactly on [20, 30).
+    # Here the median is the first time with S <= 0.5: day 20. R's survfit takes the midpoint
+    # (20 + 30)/2 = 25; statsmodels (like SAS) the first time with S < 0.5: day 30.
+    km = clearance_km(_table([10, 20, 30, 40], [True] * 4))
+    assert km.median == 20.0
+    assert km.quantile(0.5) == 20.0
+    assert _statsmodels([10, 20, 30, 40], np.ones(4))[0].quantile(0.5) == 30.0
+    # the same convention on a curve that passes through 0.5 as a product of ratios (rounding: 5/6·4/5·3/4·...)
+    km = clearance_km(_table([1, 2, 3, 4, 5, 6], [True] * 6))
+    assert km.median == 3.0
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=3, max_size=40))
+def test_median_ci_agrees_with_statsmodels(rows):
+    # weekly visit days (heavy ties), censoring anywhere, including before the first clearance
+    x = np.array([7.0 * d for d, _ in rows])
+    ev = np.array([e for _, e in rows])
+    if not ev.any():
+        return
+    km = clearance_km(_table(x, ev))
+    lb, ub = _statsmodels(x, ev)[1]
+    assert km.median_lower <= km.median <= km.median_upper
+    if math.isnan(lb):  # the band steps over 0.5 at one visit (statsmodels: NaN): both limits are that visit
+        assert km.median_lower == km.median_upper == km.median
+    else:
+        assert (km.median_lower, km.median_upper) == (lb, ub)
+
+
+def test_median_ci_when_the_band_steps_over_one_half():
+    # 100 subjects: 30 clear on day 7, 40 on day 14, 30 on day 21. S(7) = 0.7 with band [0.60, 0.78] (above
+    # 0.5), S(14) = 0.3 with band [0.21, 0.39] (below): no visit's band contains 0.5, statsmodels returns NaN;
+    # here both limits are day 14, the median.
+    x = np.repeat([7.0, 14.0, 21.0], [30, 40, 30])
+    km = clearance_km(_table(x, np.ones(100, dtype=bool)))
+    lb, _ = _statsmodels(x, np.ones(100))[1]
+    assert math.isnan(lb)
+    assert (km.median, km.median_lower, km.median_upper) == (14.0, 14.0, 14.0)
+
+
+def test_band_is_one_before_the_first_clearance_and_unbounded_limits_print_as_not_reached():
+    # a subject censored on day 3, before the first clearance (day 7): S(3) = 1 and so is its band
+    km = clearance_km(_table([3, 7, 14, 21, 60, 60, 60], [False, True, True, True, False, False, False]))
+    row = km.curve.set_index("time").loc[3.0]
+    assert (row.still_shedding, row.lower, row.upper) == (1.0, 1.0, 1.0)
+    # S = 5/6, 4/6, 3/6 at days 7, 14, 21; the upper band stays above 0.5 (sample too small)
+    assert km.median == 21.0 and km.median_upper == math.inf
+    text = km.median_text()
+    assert text.startswith("median 21 days (95% CI ") and text.endswith("–not reached)") and "inf" not in text
+    none = clearance_km(_table([14, 21], [False, False]))
+    assert none.median_text() == "median not reached (95% CI not reached–not reached)"

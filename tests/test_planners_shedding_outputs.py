@@ -118,6 +118,10 @@ def test_charts_consume_result_tables(defaults):
     tab = clearance_times(["a"] * 4 + ["b"] * 4, [0, 7, 14, 21] * 2, [1, 0, 0, 0, 1, 1, 1, 0])
     km_spec = charts.clearance_km_chart(clearance_km(tab)).to_dict()
     assert km_spec["layer"][1]["mark"]["interpolate"] == "step-after"
+    # the median rule carries its interval, lower limit first, the unbounded upper limit in words
+    # (S = 1/2 at day 21 with band [0.006, 0.91]: lower limit day 21, the upper band never drops below 0.5)
+    labels = [row["label"] for rows in km_spec["datasets"].values() for row in rows if "label" in row]
+    assert labels == ["median 21 (95% CI 21–not reached)"]
     summary = compare_schedules(
         {k: v for k, v in defaults.schedules().items() if k != "intensive"}, n_patients=6,
         matrices=["semen", "urine"], kinetics=defaults.kinetics(), assays=defaults.assays(), n_studies=20,

@@ -112,7 +112,9 @@ def clearance_km_chart(km, title="Time to clearance (Kaplan–Meier)", time_labe
             x="time:Q", y="still_shedding:Q", tooltip=[alt.Tooltip("time:Q", title="censored at")]))
     median = getattr(km, "median", None)
     if median is not None and pd.notna(median) and median != float("inf"):
-        med = pd.DataFrame({"time": [median], "label": [f"median {median:g}"]})
+        # with its interval, lower limit first, an unbounded limit as "not reached" (ClearanceKM.median_text)
+        label = km.median_text(unit="") if hasattr(km, "median_text") else f"median {median:g}"
+        med = pd.DataFrame({"time": [median], "label": [label]})
         layers.append(alt.Chart(med).mark_rule(strokeDash=[4, 3], color="#c0392b").encode(
             x="time:Q", tooltip=["label:N"]))
     return alt.layer(*layers).properties(title=title, width=420, height=260)

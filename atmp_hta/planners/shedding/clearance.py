@@ -262,7 +262,9 @@ class ClearanceKM:
     censored : DataFrame
         ``time, still_shedding`` of each censored subject (for tick marks on charts).
     median, median_lower, median_upper : float
-        Median time to clearance and its confidence interval (``inf`` when not reached).
+        Median time to clearance and its confidence interval, ``median_lower <= median <= median_upper``
+        (``inf`` when not reached); see :func:`clearance_km` for the conventions. :meth:`median_text` prints
+        them for people.
     confidence : float
     time_column : str
     """
@@ -285,6 +287,29 @@ class ClearanceKM:
             raise invalid("p", "in (0, 1)", p, "ClearanceKM.quantile")
         return _first_at_or_below(self._event_times, self._survival, 1.0 - float(p))
 
+    def median_text(self, unit="days"):
+        """The median and its interval for display, a limit that is not reached written out in words.
+
+        Examples
+        --------
+        >>> weekly = pd.DataFrame({"clearance_time": [7.0 * k for k in range(1, 13)], "cleared": True,
+        ...                        "censoring_time": np.nan})
+        >>> clearance_km(weekly).median_text()
+        'median 42 days (95% CI 14–70 days)'
+        >>> few = pd.DataFrame({"clearance_time": [7, 14, 21, np.nan, np.nan, np.nan],
+        ...                     "cleared": [True, True, True, False, False, False], "censoring_time": 60.0})
+        >>> clearance_km(few).median_text()
+        'median 21 days (95% CI 7 days–not reached)'
+        """
+        def show(value):
+            return "not reached" if not np.isfinite(value) else f"{value:g} {unit}".rstrip()
+
+        level = f"{100 * self.confidence:.3g}%"
+        lo, hi = show(self.median_lower), show(self.median_upper)
+        if np.isfinite(self.median_lower) and np.isfinite(self.median_upper) and unit:
+            lo = f"{self.median_lower:g}"  # '14–70 days' rather than '14 days–70 days'
+        return f"median {show(self.median)} ({level} CI {lo}–{hi})"
+
     def to_frame(self):
         return self.curve.copy()
 
@@ -296,9 +321,28 @@ class ClearanceKM:
             "confidence": [self.confidence]})
 
 
+_TOL = 1e-12  # S(t) computed as a product of ratios: 0.5 may come out as 0.5 ± a few ulp
+
+
 def _first_at_or_below(times, surv, level):
-    hit = surv <= level + 1e-12
+    hit = surv <= level + _TOL
     return float(times[np.argmax(hit)]) if np.any(hit) else float("inf")
+
+
+def _median_interval(times, lower, upper, level=0.5):
+    """Brookmeyer–Crowley limits from the pointwise band (lower <= S <= upper) at the event times.
+
+    The interval is made of the times whose pointwise interval contains ``level``: its lower limit is the
+    first event time in that set, its upper limit the event time that ends the set (``inf`` when the set
+    reaches the last event time). When the band steps over ``level`` in one event time (heavy ties), the set
+    is empty and both limits are that event time.
+    """
+    inside = np.flatnonzero((lower <= level + _TOL) & (upper >= level - _TOL))
+    if inside.size == 0:
+        t = _first_at_or_below(times, upper, level)  # = first time lower <= level here: the band's jump
+        return t, t
+    last = inside[-1]
+    return float(times[inside[0]]), float(times[last + 1]) if last + 1 < times.size else float("inf")
 
 
 def clearance_km(table, time_column="clearance_time", confidence=0.95):
@@ -320,9 +364,21 @@ def clearance_km(table, time_column="clearance_time", confidence=0.95):
     -----
     Product-limit estimator S(t) = Π_{t_i <= t} (1 − d_i / n_i) from ``scipy.stats.ecdf`` on
     ``scipy.stats.CensoredData``; pointwise intervals use Greenwood's variance on the log(−log S) scale
-    ("log-log"), which keeps them inside [0, 1]. The median is the first time with S(t) <= 0.5; its interval
-    (Brookmeyer–Crowley construction) runs from the first time the upper band is <= 0.5 to the first time
-    the lower band is <= 0.5.
+    ("log-log"), which keeps them inside [0, 1].
+
+    *Median.* The first event time with S(t) <= 0.5 (``inf`` if none). Where the curve sits exactly at 0.5
+    over an interval [t_a, t_b) this gives t_a; R's ``survfit`` reports the midpoint (t_a + t_b) / 2 and
+    ``statsmodels`` (like SAS) the first time with S(t) < 0.5, i.e. t_b. :meth:`ClearanceKM.quantile`
+    follows the same rule (first time with S(t) <= 1 − p).
+
+    *Its interval* (Brookmeyer–Crowley: invert the pointwise test of S(t) = 0.5) is built from the times
+    whose pointwise interval contains 0.5, lower(t) <= 0.5 <= upper(t). Both bands fall with time and the
+    lower band reaches 0.5 first, so the lower limit is the first event time at which the **lower** band is
+    <= 0.5 and the upper limit is the first event time after that set, where the **upper** band has dropped
+    below 0.5 (``inf``, "not reached", when it never does). This equals
+    ``statsmodels.duration.survfunc.SurvfuncRight(...).quantile_ci(0.5, method="cloglog")``. When the band
+    steps over 0.5 in a single event time (many ties) that set is empty: statsmodels returns NaN, this
+    function returns that event time for both limits (it is also the median).
 
     References
     ----------
@@ -365,8 +421,10 @@ def clearance_km(table, time_column="clearance_time", confidence=0.95):
     with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # undefined where S = 1 or 0; handled below
         ci = sf.confidence_interval(float(confidence), method="log-log")
-    lo = np.nan_to_num(np.asarray(ci.low.probabilities, dtype=float), nan=0.0)
+    # the band is undefined where S = 1 (a censoring before the first clearance) or S = 0: it is S there
+    lo = np.asarray(ci.low.probabilities, dtype=float)
     hi = np.asarray(ci.high.probabilities, dtype=float)
+    lo = np.where(np.isnan(lo), np.where(s >= 1, 1.0, 0.0), lo)
     hi = np.where(np.isnan(hi), np.where(s <= 0, 0.0, 1.0), hi)
     lo = np.where(s <= 0, 0.0, lo)
     times_all = np.unique(x)
@@ -390,8 +448,9 @@ def clearance_km(table, time_column="clearance_time", confidence=0.95):
     xc = x[~cleared]
     pc = np.searchsorted(t_ev, xc, side="right") - 1
     cens = pd.DataFrame({"time": xc, "still_shedding": np.where(pc >= 0, s[np.maximum(pc, 0)], 1.0)})
+    median_lower, median_upper = _median_interval(t_ev, lo, hi)
     return ClearanceKM(
         curve=curve, censored=cens, median=_first_at_or_below(t_ev, s, 0.5),
-        median_lower=_first_at_or_below(t_ev, hi, 0.5), median_upper=_first_at_or_below(t_ev, lo, 0.5),
+        median_lower=median_lower, median_upper=median_upper,
         confidence=float(confidence), time_column=time_column, n_subjects=int(x.size),
         n_cleared=int(cleared.sum()), _event_times=t_ev, _survival=s)
