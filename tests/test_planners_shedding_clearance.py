@@ -96,6 +96,22 @@ def test_bad_input_raises_value_error_naming_the_parameter(kwargs, match):
         clearance_times(**kwargs)
 
 
+@pytest.mark.parametrize("subject, time, detected, message", [
+    (["a"] * 3, [0, 7], [1, 0, 0],
+     "The 'time' parameter of clearance_times must be one entry per sample, as long as subject (3). Got 'length 2'."),
+    (["a"] * 3, [0, 7, 14], [1, 0],
+     "The 'detected' parameter of clearance_times must be one entry per sample, as long as subject and time (3). "
+     "Got 'length 2'."),
+    (["a"] * 2, [0, 7, 14], [1, 0, 0],
+     "The 'subject' parameter of clearance_times must be one entry per sample (time and detected have 3). "
+     "Got 'length 2'."),
+])
+def test_length_mismatch_names_the_array_at_fault(subject, time, detected, message):
+    with pytest.raises(ValueError) as exc:
+        clearance_times(subject, time, detected)
+    assert str(exc.value) == message
+
+
 # ----------------------------------------------------------------------------------------------- oracle
 
 

@@ -189,8 +189,7 @@ def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
     t = np.asarray(time, dtype=float).ravel()
     d = _as_detected(detected, where)
     if not (subj.size == t.size == d.size):
-        raise invalid("detected", f"arrays of equal length (subject {subj.size}, time {t.size})",
-                      f"length {d.size}", where)
+        raise _length_error(subj.size, t.size, d.size, where)
     if t.size == 0:
         raise invalid("time", "a non-empty array", [], where)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
@@ -231,6 +230,19 @@ def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
         "censoring_time": np.where(cleared, np.nan, at(k["last_sample"])),
         "relapsed": k["relapsed"],
     })
+
+
+def _length_error(n_subject, n_time, n_detected, where):
+    """Name the array whose length disagrees with the other two (``time`` or ``detected`` against
+    ``subject`` when all three differ)."""
+    if n_time == n_detected:
+        return invalid("subject", f"one entry per sample (time and detected have {n_time})",
+                       f"length {n_subject}", where)
+    if n_time != n_subject:
+        return invalid("time", f"one entry per sample, as long as subject ({n_subject})", f"length {n_time}",
+                       where)
+    return invalid("detected", f"one entry per sample, as long as subject and time ({n_subject})",
+                   f"length {n_detected}", where)
 
 
 def _as_detected(detected, where):
