@@ -107,7 +107,7 @@ def test_workbook_on_its_defaults_records_the_kernels_results(tmp_path, record_p
         assert got[f"leadin_{key}_n_patients_exact"] == design.n_patients_exact
         assert got[f"leadin_{key}_power_exact"] == pytest.approx(design.power_exact, rel=1e-12)
         assert got[f"leadin_{key}_events_required"] == pytest.approx(design.events_required, rel=1e-12)
-        assert got[f"leadin_{key}_n_patients_normal"] == pytest.approx(design.n_patients, rel=1e-12)
+        assert got[f"leadin_{key}_n_patients_normal"] == pytest.approx(design.n_patients_normal, rel=1e-12)
         sim = simulate_leadin(design.n_patients_exact, *args, alpha=alpha, margin=margin, n_sim=2000, rng=1)
         assert got[f"simulated_{key}_power_simulated"] == sim.power
         assert got[f"simulated_{key}_agrees"] is True

@@ -191,9 +191,17 @@ def leadin_power_table(
 
 @dataclass(frozen=True)
 class LeadinSampleSize:
-    """Sample size of a lead-in design (see :func:`leadin_sample_size`)."""
+    """Sample size of a lead-in design (see :func:`leadin_sample_size`).
 
-    n_patients: float
+    ``n_patients_exact`` is the design's answer: the smallest n whose power, averaged over the
+    negative-binomial number of bleeds, reaches the target (``power_exact``). ``n_patients_normal`` and
+    ``events_required`` are the normal approximation, kept for orientation only: it treats the number of
+    bleeds as fixed at its expectation, ignores the spread between patients and the discreteness of the exact
+    test, and is anti-conservative (at the HOPE-B planning values, dispersion 1, target power 0.9, it gives
+    6.3 patients for non-inferiority and 21.0 for superiority, where the exact sizes are 10 and 25).
+    """
+
+    n_patients_normal: float
     events_required: float
     n_patients_exact: int
     power_exact: float
@@ -207,6 +215,14 @@ class LeadinSampleSize:
     alpha: float
     power: float
     margin: float
+
+    @property
+    def n_patients(self) -> float:
+        """Deprecated alias of ``n_patients_normal`` (the normal approximation, not the design's size).
+
+        Use ``n_patients_exact`` for the number of patients the design needs.
+        """
+        return self.n_patients_normal
 
     def to_frame(self):
         """One-row tidy table of the design."""
@@ -224,7 +240,7 @@ def leadin_sample_size(
     margin=1.0,
     n_max=2000,
 ):
-    """Number of patients for a lead-in design, analytic (normal) and exact (conditional binomial).
+    """Number of patients for a lead-in design: exact (conditional binomial), with the normal approximation.
 
     Parameters
     ----------
@@ -238,15 +254,19 @@ def leadin_sample_size(
     Returns
     -------
     LeadinSampleSize
-        ``n_patients`` (unrounded, from the expected number of bleeds), ``events_required``,
-        ``n_patients_exact`` (smallest n whose exact power from :func:`leadin_power` reaches the target) and
-        its ``power_exact``.
+        ``n_patients_exact``, the smallest n whose exact power from :func:`leadin_power` reaches the target,
+        and that power, ``power_exact``: the size to plan with. ``n_patients_normal`` (unrounded) and
+        ``events_required`` are the normal approximation, for orientation only (anti-conservative).
 
     Notes
     -----
     Conditional on D bleeds in total, the post-treatment share is binomial; the normal approximation needs
-    D = (z₁₋α √(p₀q₀) + z₁₋β √(p₁q₁))² / (p₀ − p₁)² bleeds, hence n = D / (λ (t₀ + RR t₁)) patients. The
-    exact search accounts for the discreteness of the test and for the negative-binomial spread of D.
+    D = (z₁₋α √(p₀q₀) + z₁₋β √(p₁q₁))² / (p₀ − p₁)² bleeds, hence n = D / (λ (t₀ + RR t₁)) patients. It
+    takes D at its expectation: it ignores the negative-binomial spread of D between trials (and the
+    discreteness of the exact test), so at its n the power falls short of the target, by much when the
+    dispersion is large. The exact search evaluates the power averaged over the negative-binomial
+    distribution of D, upwards from half the normal-approximation n (downwards if that already reaches the
+    target), and returns the first n that reaches the target, with n − 1 below it.
 
     Examples
     --------
@@ -265,16 +285,25 @@ def leadin_sample_size(
     za, zb = stats.norm.isf(a), stats.norm.isf(1 - pw)
     events = (za * np.sqrt(p0 * (1 - p0)) + zb * np.sqrt(p1 * (1 - p1))) ** 2 / (p0 - p1) ** 2
     n_normal = events / (lam * (t0 + rr * t1))
+    def power_at(n):
+        return float(leadin_power(n, lam, rr, k, t0, t1, alpha=a, margin=m))
+
     n_exact, power_exact = None, float("nan")
-    for n in range(max(1, int(np.floor(0.5 * n_normal))), int(n_max) + 1):
-        value = float(leadin_power(n, lam, rr, k, t0, t1, alpha=a, margin=m))
+    start = max(1, int(np.floor(0.5 * n_normal)))
+    for n in range(start, int(n_max) + 1):
+        value = power_at(n)
         if value >= pw:
             n_exact, power_exact = n, value
             break
+    while n_exact is not None and n_exact > 1 and n_exact == start:  # reached at once: step down
+        value = power_at(n_exact - 1)
+        if value < pw:
+            break
+        n_exact, power_exact, start = n_exact - 1, value, n_exact - 1
     if n_exact is None:
         raise invalid("power", f"reachable with at most n_max={n_max} patients", pw, where)
     return LeadinSampleSize(
-        n_patients=float(n_normal),
+        n_patients_normal=float(n_normal),
         events_required=float(events),
         n_patients_exact=int(n_exact),
         power_exact=power_exact,

@@ -195,6 +195,13 @@ _REQUIRED = (
 )
 
 
+def _normal_note(design):
+    return (
+        f"normal approximation {design.n_patients_normal:.1f} patients ({design.events_required:.0f} bleeds), "
+        "anti-conservative: it ignores the negative-binomial spread of bleed counts"
+    )
+
+
 def haemophilia_b_synopsis(params: Mapping):
     """Synopsis of an AAV-FIX Phase II (surrogate primary, ABR lead-in and other secondaries).
 
@@ -206,14 +213,18 @@ def haemophilia_b_synopsis(params: Mapping):
     Returns
     -------
     pandas.DataFrame
-        The :func:`protocol_synopsis` table. The planned size is the largest of the primary and the
-        key-secondary requirements, inflated for drop-out and rounded up.
+        The :func:`protocol_synopsis` table. The larger of the primary and the non-inferiority requirements
+        is the number of evaluable patients n_eval; the planned size ``n_planned`` is n_eval inflated for
+        drop-out and rounded up, and ``power_at_planned`` is each endpoint's power with the n_eval evaluable
+        patients of that planned enrolment (the same n for every row).
 
     Notes
     -----
     Primary: one-sample t-test of ln FIX at the end of the surrogate period against ln of the null geometric
     mean (one-sided). Key secondary: lead-in non-inferiority (upper bound of the ABR ratio below the margin)
-    and superiority, planned with :func:`leadin_sample_size`. The FIX → ABR bridge (:func:`predict_abr`)
+    and superiority, planned with :func:`leadin_sample_size`: ``n_required`` is the exact size (conditional
+    binomial test, power averaged over the negative-binomial number of bleeds), and the justification quotes
+    the normal approximation, labelled as such. The FIX → ABR bridge (:func:`predict_abr`)
     gives the expected post-treatment ABR. PRO: paired t-test power at the planned size. Safety and
     immunogenicity: probability of observing at least one event of a given true incidence, 1 − (1 − p)ⁿ.
     """
@@ -244,14 +255,14 @@ def haemophilia_b_synopsis(params: Mapping):
     )
     ni = leadin_sample_size(margin=float(p["noninferiority_margin"]), **leadin_kw)
     sup = leadin_sample_size(margin=1.0, **leadin_kw)
-    n_core = max(math.ceil(n_primary - 1e-9), ni.n_patients_exact)
-    n_planned = math.ceil(n_core / (1.0 - float(p["dropout"])) - 1e-9)
-    power_sup = float(
-        leadin_power(n_core, margin=1.0, **{k: v for k, v in leadin_kw.items() if k != "power"})
-    )
-    power_pro = float(ttest_power(float(p["pro_effect_size"]), n_core, alpha=2 * alpha, design="paired"))
+    n_evaluable = max(math.ceil(n_primary - 1e-9), ni.n_patients_exact)
+    n_planned = math.ceil(n_evaluable / (1.0 - float(p["dropout"])) - 1e-9)
+    power_kw = {k: v for k, v in leadin_kw.items() if k != "power"}
+    power_ni = float(leadin_power(n_evaluable, margin=float(p["noninferiority_margin"]), **power_kw))
+    power_sup = float(leadin_power(n_evaluable, margin=1.0, **power_kw))
+    power_pro = float(ttest_power(float(p["pro_effect_size"]), n_evaluable, alpha=2 * alpha, design="paired"))
     rate = float(p["safety_event_rate"])
-    detect = 1.0 - (1.0 - rate) ** n_core
+    detect = 1.0 - (1.0 - rate) ** n_evaluable
     share_5 = float(prob_above_threshold(5.0, math.exp(mu), sigma))
     share_prophylaxis_free = float(bridge.prob_abr_at_most(1.0))
     plans = [
@@ -266,7 +277,7 @@ def haemophilia_b_synopsis(params: Mapping):
             target,
             n_primary,
             n_planned,
-            float(ttest_power(d, n_core, alpha=alpha, design="one-sample", alternative="greater")),
+            float(ttest_power(d, n_evaluable, alpha=alpha, design="one-sample", alternative="greater")),
             f"expected GM {math.exp(mu):.1f} IU/dL (log SD {sigma:.3f}); d = {d:.2f}; "
             f"P(FIX > 5 IU/dL) = {share_5:.3f}",
         ),
@@ -280,11 +291,11 @@ def haemophilia_b_synopsis(params: Mapping):
             f"upper {100 * (1 - alpha):.1f}% bound of RR < {ni.margin}",
             alpha,
             target,
-            ni.n_patients,
+            float(ni.n_patients_exact),
             n_planned,
-            float(ni.power_exact),
+            power_ni,
             f"lead-in ABR {ni.rate_leadin}, RR {ni.rate_ratio}, frailty variance {ni.dispersion}; "
-            f"{ni.events_required:.0f} bleeds needed; exact n = {ni.n_patients_exact}",
+            f"exact n {ni.n_patients_exact} (power {ni.power_exact:.3f}); {_normal_note(ni)}",
         ),
         EndpointPlan(
             "key secondary",
@@ -295,11 +306,11 @@ def haemophilia_b_synopsis(params: Mapping):
             "RR < 1",
             alpha,
             target,
-            sup.n_patients,
+            float(sup.n_patients_exact),
             n_planned,
             power_sup,
-            f"exact n for superiority = {sup.n_patients_exact}; bridge-predicted mean ABR after "
-            f"dosing {bridge.mean_abr:.2f}",
+            f"exact n {sup.n_patients_exact} (power {sup.power_exact:.3f}); {_normal_note(sup)}; "
+            f"bridge-predicted mean ABR after dosing {bridge.mean_abr:.2f}",
         ),
         EndpointPlan(
             "secondary",
@@ -335,7 +346,7 @@ def haemophilia_b_synopsis(params: Mapping):
             "descriptive",
             n_planned=n_planned,
             power_at_planned=detect,
-            justification=f"P(at least one event | incidence {rate}) with n = {n_core}",
+            justification=f"P(at least one event | incidence {rate}) with n = {n_evaluable}",
         ),
         EndpointPlan(
             "safety",
@@ -346,7 +357,7 @@ def haemophilia_b_synopsis(params: Mapping):
             "descriptive",
             n_planned=n_planned,
             power_at_planned=detect,
-            justification=f"P(at least one event | incidence {rate}) with n = {n_core}",
+            justification=f"P(at least one event | incidence {rate}) with n = {n_evaluable}",
         ),
     ]
     return protocol_synopsis(plans)

@@ -223,7 +223,12 @@ class SurrogatePlan:
         return MarkdownText(synopsis_to_markdown(self.synopsis))
 
     def leadin_table(self) -> pd.DataFrame:
-        """The two lead-in designs side by side: one row each for non-inferiority and superiority."""
+        """The two lead-in designs side by side: one row each for non-inferiority and superiority.
+
+        ``n_patients_exact`` (with ``power_exact``) is each design's size, the one the synopsis requires;
+        ``events_required`` and ``n_patients_normal`` are the normal approximation, for orientation only
+        (anti-conservative: it ignores the negative-binomial spread of bleed counts).
+        """
         rows = []
         for name, d in (("non-inferiority", self.noninferiority), ("superiority", self.superiority)):
             rows.append(
@@ -233,7 +238,7 @@ class SurrogatePlan:
                     "p_null": d.p_null,
                     "p_alternative": d.p_alternative,
                     "events_required": d.events_required,
-                    "n_patients_normal": d.n_patients,
+                    "n_patients_normal": d.n_patients_normal,
                     "n_patients_exact": d.n_patients_exact,
                     "power_exact": d.power_exact,
                 }
