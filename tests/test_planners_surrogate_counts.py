@@ -114,6 +114,54 @@ def test_noninferiority_power_agrees_with_statsmodels_true_rates():
     assert power == pytest.approx(expected, abs=1e-12)
 
 
+def test_noninferiority_approach_3_is_the_fixed_marginal_total_variance_by_hand():
+    # Hand derivation (non-inferiority, H0: RR >= M): with kappa = n1/n0 and the expected total of events
+    # n0 t (r0 + kappa r1) held fixed, the null rates are (r, M r) with r = (r0 + kappa r1) / (1 + kappa M), and
+    # n0 Var(log RR^) = 1/(t r) + 1/(t kappa M r) + (1 + kappa) k / kappa
+    #                 = (1 + kappa M)^2 / (t kappa M (r0 + kappa r1)) + (1 + kappa) k / kappa.
+    # r0 = 2, RR = 0.9 (r1 = 1.8), M = 1.3, kappa = 1.5, t = 1.5, k = 0.8:
+    # (1 + 1.95)^2 / (1.5 * 1.5 * 1.3 * (2 + 2.7)) = 8.7025 / 13.7475 = 0.6330242, plus 2.5 * 0.8 / 1.5 = 1.3333333.
+    v0_hand = 8.7025 / 13.7475 + 2.5 * 0.8 / 1.5
+    # V1 at the true rates: 1/(1.5 * 2) + 1/(1.5 * 1.5 * 1.8) + 1.3333333 = 0.3333333 + 0.2469136 + 1.3333333.
+    v1_hand = 1 / 3.0 + 1 / 4.05 + 2.5 * 0.8 / 1.5
+    v0, v1 = negbin_variances(2.0, 0.9, 0.8, 1.5, 1.5, approach=3, rate_ratio_null=1.3)
+    assert v0 == pytest.approx(v0_hand, rel=1e-12)
+    assert v1 == pytest.approx(v1_hand, rel=1e-12)
+    # power = Phi((sqrt(n0) |log(0.9 / 1.3)| - z_0.975 sqrt(V0)) / sqrt(V1)) with n0 = 60
+    z = (math.sqrt(60) * abs(math.log(0.9 / 1.3)) - 1.959963984540054 * math.sqrt(v0_hand)) / math.sqrt(v1_hand)
+    power = negbin_power(
+        60, 2.0, 0.9, 0.8, 1.5, alpha=0.025, allocation=1.5, approach=3, alternative="less", rate_ratio_null=1.3
+    )
+    assert power == pytest.approx(0.5 * math.erfc(-z / math.sqrt(2)), rel=1e-10)
+
+
+@pytest.mark.parametrize("k", [0.0, 0.8])
+def test_noninferiority_approach_3_agrees_with_statsmodels_fixed_total_at_equal_allocation(k):
+    # statsmodels' method_var="ftotal" (the fixed-total variance) for a non-inferiority margin, 1:1 allocation.
+    expected = power_negbin_ratio_2indep(
+        1.8, 2.0, 60, nobs_ratio=1.0, exposure=1.5, value=1.3, alpha=0.025, dispersion=k,
+        alternative="smaller", method_var="ftotal", return_results=False,
+    )
+    power = negbin_power(60, 2.0, 0.9, k, 1.5, alpha=0.025, approach=3, alternative="less", rate_ratio_null=1.3)
+    assert power == pytest.approx(expected, abs=1e-12)
+
+
+def test_approach_3_is_restricted_maximum_likelihood_only_for_poisson_counts():
+    # For Poisson counts the restricted ML rates under H0 are the fixed-total rates, so approach 3 equals
+    # statsmodels' score (constrained-MLE) variance for any allocation; for negative-binomial counts in a
+    # non-inferiority test the restricted ML solves a quadratic in k (Zhu 2017) and the two differ.
+    kw = dict(exposure=1.5, value=1.3, alpha=0.025, alternative="smaller", method_var="score", return_results=False)
+    ours = dict(alpha=0.025, allocation=1.5, approach=3, alternative="less", rate_ratio_null=1.3)
+    poisson = power_negbin_ratio_2indep(1.8, 2.0, 90, nobs_ratio=1 / 1.5, dispersion=0.0, **kw)
+    assert negbin_power(60, 2.0, 0.9, 0.0, 1.5, **ours) == pytest.approx(poisson, abs=1e-12)
+    negbin = power_negbin_ratio_2indep(1.8, 2.0, 90, nobs_ratio=1 / 1.5, dispersion=0.8, **kw)
+    assert abs(negbin_power(60, 2.0, 0.9, 0.8, 1.5, **ours) - negbin) > 1e-3
+    # ... hence the documentation names approach 3 "fixed marginal total", not restricted maximum likelihood
+    for doc in (negbin_variances.__doc__, negbin_sample_size.__doc__):
+        assert "fixed marginal total" in doc
+        assert "3 restricted maximum likelihood" not in " ".join(doc.split())
+
+
 def test_approach_3_null_rates_keep_the_expected_total_of_events():
     # Oracle: approach 3 evaluates V0 at the null rates (r, M r) that keep n0 r0 + n1 r1 fixed.
     r0, rr, m, kap, t, k = 2.0, 0.9, 1.3, 1.5, 1.5, 0.8
@@ -137,8 +185,26 @@ def test_sample_size_and_power_are_inverse():
         )
 
 
-def test_poisson_is_dispersion_zero():
-    assert poisson_sample_size(3.0, 0.7, 1.0) == negbin_sample_size(3.0, 0.7, 0.0, 1.0)
+@pytest.mark.parametrize(("approach", "allocation"), [(1, 1.0), (2, 1.0), (3, 1.0), (2, 2.0), (3, 2.0)])
+def test_poisson_sample_size_matches_the_closed_form_rate_ratio_formula(approach, allocation):
+    # Closed form for two Poisson rates (Wald test of log RR, Var(log RR^) = 1/E[X0] + 1/E[X1], the
+    # Poisson case k = 0 of Zhu & Lakkis 2014): with r1 = RR r0 and kappa = n1/n0,
+    #   n0 = (z_{1-a/2} sqrt(V0) + z_{1-b} sqrt(V1))^2 / (log RR)^2,   V1 = (1/r0 + 1/(kappa r1)) / t,
+    #   V0 = (1 + kappa) / (t kappa r0)        (approach 1: control rate in both groups),
+    #   V0 = V1                                (approach 2: true rates),
+    #   V0 = (1 + kappa)^2 / (t kappa (r0 + kappa r1))   (approach 3: pooled rate, fixed total).
+    r0, rr, t = 3.0, 0.7, 1.0
+    z_a, z_b = 1.959963984540054, 0.8416212335729143  # z_0.975, z_0.8
+    r1, kap = rr * r0, allocation
+    v1 = (1 / r0 + 1 / (kap * r1)) / t
+    v0 = {1: (1 + kap) / (t * kap * r0), 2: v1, 3: (1 + kap) ** 2 / (t * kap * (r0 + kap * r1))}[approach]
+    expected = (z_a * math.sqrt(v0) + z_b * math.sqrt(v1)) ** 2 / math.log(rr) ** 2
+    n = poisson_sample_size(r0, rr, t, alpha=0.05, power=0.8, approach=approach, allocation=allocation)
+    assert n == pytest.approx(expected, rel=1e-12)
+    if approach == 3 and allocation == 1.0:
+        # by hand: V1 = 1/3 + 1/2.1 = 0.8095238, V0 = 4/5.1 = 0.7843137,
+        # n0 = (1.959964 * 0.8856149 + 0.8416212 * 0.8997354)^2 / 0.1272172 = 48.854
+        assert n == pytest.approx(48.854, abs=1e-3)
 
 
 def test_table_is_tidy():

@@ -3,7 +3,12 @@
 Two groups, control rate r₀ and treated rate r₁ = RR·r₀ per patient-year, mean exposure t years, allocation
 κ = n₁/n₀ (treated per control) and negative-binomial dispersion k (Var = μ + kμ²; k = 0 is Poisson).
 The test is the Wald test of log RR from a negative-binomial (or Poisson) regression; the three ways of
-evaluating its variance under the null hypothesis are the three approaches of Zhu & Lakkis (2014).
+evaluating its variance under the null hypothesis are the three approaches of Zhu & Lakkis (2014): 1 the
+control rate in both groups, 2 the true rates, 3 the null rates that keep the expected total number of events
+fixed ("fixed marginal total", statsmodels' ``method_var="ftotal"``). Approach 3 is not the restricted
+(constrained) maximum-likelihood variance of the score test (Zhu 2017; statsmodels' ``method_var="score"``),
+which for negative-binomial counts solves a quadratic in the rates; the two coincide for Poisson counts and
+for superiority (RR₀ = 1), and differ for non-inferiority with dispersion > 0.
 """
 
 from __future__ import annotations
@@ -51,9 +56,15 @@ def negbin_variances(
 
     - approach 1: V₀ = V(r₀, RR₀ r₀), the control rate in both groups;
     - approach 2: V₀ = V₁, the true rates;
-    - approach 3: V₀ = V(r̃, RR₀ r̃) with r̃ = (r₀ + κ r₁)/(1 + κ RR₀), the maximum-likelihood estimate under
-      the null with the expected total number of events fixed (for RR₀ = 1,
-      V₀ = (1 + κ)² / (t κ (r₀ + κ r₁)) + (1 + κ)k/κ).
+    - approach 3 ("fixed marginal total"): V₀ = V(r̃, RR₀ r̃) with r̃ = (r₀ + κ r₁)/(1 + κ RR₀), the null
+      rates that keep the expected total number of events, n₀ t (r₀ + κ r₁), fixed; hence
+      V₀ = (1 + κ RR₀)² / (t κ RR₀ (r₀ + κ r₁)) + (1 + κ)k/κ.
+
+    For Poisson counts (k = 0) r̃ is also the restricted maximum-likelihood estimate of the rates under the
+    null, and so it is for superiority (RR₀ = 1) whatever k. For non-inferiority with k > 0 it is not: the
+    restricted maximum-likelihood (score-test) variance of Zhu (2017) solves a quadratic that involves k and
+    gives another V₀ (statsmodels' ``power_negbin_ratio_2indep(..., method_var="score")``), so approach 3 is
+    labelled "fixed marginal total", not restricted maximum likelihood.
 
     References
     ----------
@@ -162,7 +173,8 @@ def negbin_sample_size(
         Target power in (alpha, 1).
     approach : {1, 2, 3}
         Variance under the null of Zhu & Lakkis (2014): 1 control rate in both groups, 2 true rates,
-        3 restricted maximum likelihood (fixed marginal total); see :func:`negbin_variances`.
+        3 fixed marginal total (null rates keeping the expected total of events; not the restricted
+        maximum-likelihood variance when ``dispersion`` > 0); see :func:`negbin_variances`.
     allocation : float
         κ = n₁/n₀, treated patients per control patient.
     alternative : {"two-sided", "less", "greater"}
