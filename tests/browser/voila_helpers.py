@@ -181,11 +181,29 @@ class ConsoleLog:
         return found
 
 
+#: The tallest element's scroll height: Voilà scrolls inside a container, so ``full_page`` alone would stop at the
+#: window's height.
+CONTENT_HEIGHT_JS = "() => Math.max(...Array.from(document.querySelectorAll('*'), e => e.scrollHeight))"
+MAX_SCREENSHOT_HEIGHT = 8000
+
+
 def save_screenshot(page, name: str) -> Path:
-    """Save a full-page PNG as ``test-artifacts/screenshots/<name>.png`` and return its path."""
+    """Save a PNG of the whole dashboard as ``test-artifacts/screenshots/<name>.png`` and return its path.
+
+    The window is made as tall as the content for the shot (up to ``MAX_SCREENSHOT_HEIGHT``), then restored.
+    """
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOT_DIR / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    height = min(int(page.evaluate(CONTENT_HEIGHT_JS)) + 40, MAX_SCREENSHOT_HEIGHT)
+    if size and height > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": height})
+        page.wait_for_timeout(500)  # let the charts lay out at the new size
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        if size and height > size["height"]:
+            page.set_viewport_size(size)
     return path
 
 
