@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from atmp_hta.exceptions import invalid
+from atmp_hta.exceptions import ParameterError, invalid
 
 __all__ = [
     "icer_table",
@@ -406,10 +406,37 @@ def pivot_draws(table: pd.DataFrame, value: str, draw: str = "draw", strategy: s
     for col, role in ((value, "value"), (draw, "draw"), (strategy, "strategy")):
         if col not in getattr(table, "columns", ()):
             raise invalid(role, "a column of the table", col, where)
+
+    def plain(v):
+        return v.item() if isinstance(v, np.generic) else v
+
+    def bad(role, allowed, got):
+        return ParameterError(f"The '{role}' parameter of {where} must be {allowed}. Got {got}.", field=role)
+
+    for col, role in ((draw, "draw"), (strategy, "strategy")):
+        empty = np.flatnonzero(table[col].isna().to_numpy())
+        if empty.size:
+            raise bad(role, f"a column with a value in every row (column {col!r})",
+                      f"an empty cell in row {empty[0]}")
+    numbers = pd.to_numeric(table[value], errors="coerce").to_numpy(dtype=float)
+    wrong = np.flatnonzero(~np.isfinite(numbers))
+    if wrong.size:
+        i = int(wrong[0])
+        raw = plain(table[value].iloc[i])
+        shown = "an empty cell" if isinstance(raw, float) and np.isnan(raw) else repr(raw)
+        raise bad("value", f"a column of finite numbers (column {value!r})",
+                  f"{shown} in row {i} ({draw} {plain(table[draw].iloc[i])!r}, "
+                  f"{strategy} {plain(table[strategy].iloc[i])!r})")
     names = list(pd.unique(table[strategy]))
-    wide = table.pivot_table(index=draw, columns=strategy, values=value, aggfunc="count")
-    if wide.isna().to_numpy().any() or (wide.to_numpy() != 1).any():
-        raise invalid("table", "one row per draw and strategy", "missing or repeated draw × strategy rows",
-                      where)
-    wide = table.pivot(index=draw, columns=strategy, values=value)[names]
+    counts = table.groupby([draw, strategy], sort=False).size()
+    if (counts.to_numpy() > 1).any():
+        d, s = counts.index[int(np.argmax(counts.to_numpy() > 1))]
+        raise bad("table", "one row per draw and strategy",
+                  f"{int(counts.loc[(d, s)])} rows for {draw} {plain(d)!r}, {strategy} {plain(s)!r}")
+    draws = pd.unique(table[draw])
+    if len(counts) != len(draws) * len(names):
+        d, s = pd.MultiIndex.from_product([draws, names]).difference(counts.index, sort=False)[0]
+        raise bad("table", "one row per draw and strategy",
+                  f"no row for {draw} {plain(d)!r}, {strategy} {plain(s)!r}")
+    wide = table.assign(**{value: numbers}).pivot(index=draw, columns=strategy, values=value)[names]
     return [str(n) for n in names], wide.to_numpy(dtype=float)

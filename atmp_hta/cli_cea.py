@@ -4,8 +4,10 @@ Hook: ``add_cea_parser(subparsers)`` registers the subcommand on ``atmp-hta``'s 
 CSV (or Parquet) table with one row per draw × strategy and columns ``draw, strategy, cost, effect`` (names
 configurable), as a probabilistic run writes it. The command prints, or writes atomically, the ICER table of
 the mean costs and effects, the EVPI and the optimal strategy with its probability of being cost-effective at
-each willingness to pay. Bad input raises :class:`atmp_hta.exceptions.ParameterError`, which ``atmp-hta``
-prints as one line with exit status 2.
+each willingness to pay. The file is read and checked first (it exists and is a file; every column the options
+name is there; costs and effects are finite numbers; one row per draw and strategy), then ``--wtp``/``--policy``.
+Bad input raises :class:`atmp_hta.exceptions.ParameterError` naming the file, the column and its option, what
+is allowed and the value received; ``atmp-hta`` prints it as one line with exit status 2 and writes nothing.
 """
 
 from __future__ import annotations
@@ -38,12 +40,72 @@ def _wtp_grid(text: str) -> np.ndarray:
 
 
 def _read(path: Path) -> pd.DataFrame:
+    if path.is_dir():
+        raise ParameterError(f"FILE: {str(path)!r} is a directory; give a CSV or Parquet file of PSA draws",
+                             field="file")
     if not path.is_file():
-        raise ParameterError(f"{path}: no such file", field="file")
+        raise ParameterError(f"FILE: {str(path)!r}: no such file", field="file")
     try:
-        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        table = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
     except Exception as exc:  # noqa: BLE001 - one line naming the file
         raise ParameterError(f"{path}: cannot be read as a table ({exc.__class__.__name__})", field="file") from None
+    if table.empty:
+        raise ParameterError(f"{path}: has no rows; expected one row per draw x strategy", field="file")
+    return table
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _cell(value) -> str:
+    value = _plain(value)
+    return "an empty cell" if value is None or (isinstance(value, float) and np.isnan(value)) else repr(value)
+
+
+def _checked(table: pd.DataFrame, path: Path, columns: dict[str, str]) -> pd.DataFrame:
+    """The table with its cost and effect columns as floats, after checking every column the command reads.
+
+    ``columns`` maps each option (``--draw-column``, ...) to the column it names. Errors name the file, the
+    column and its option, what is allowed and the value received (with its row, draw and strategy).
+    """
+    for option, column in columns.items():
+        if column not in table.columns:
+            there = ", ".join(map(str, table.columns))
+            raise ParameterError(f"{path}: {option} must name a column of the file ({there}). Got {column!r}.",
+                                 field=option.lstrip("-"))
+    draw, strategy = columns["--draw-column"], columns["--strategy-column"]
+
+    def row(i):
+        return (f"data row {i + 1} ({draw} {_plain(table[draw].iloc[i])!r}, "
+                f"{strategy} {_plain(table[strategy].iloc[i])!r})")
+
+    for option in ("--draw-column", "--strategy-column"):
+        empty = np.flatnonzero(table[columns[option]].isna().to_numpy())
+        if empty.size:
+            raise ParameterError(f"{path}: column {columns[option]!r} ({option}) must have a value in every row. "
+                                 f"Got an empty cell in data row {empty[0] + 1}.", field=option.lstrip("-"))
+    out = table.copy()
+    for option in ("--cost-column", "--effect-column"):
+        column = columns[option]
+        numbers = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
+        bad = np.flatnonzero(~np.isfinite(numbers))
+        if bad.size:
+            i = int(bad[0])
+            raise ParameterError(f"{path}: column {column!r} ({option}) must hold finite numbers. Got "
+                                 f"{_cell(table[column].iloc[i])} in {row(i)}.", field=option.lstrip("-"))
+        out[column] = numbers
+    counts = table.groupby([draw, strategy], sort=False).size()
+    if (counts.to_numpy() > 1).any():
+        d, s = counts.index[int(np.argmax(counts.to_numpy() > 1))]
+        raise ParameterError(f"{path}: must have one row per draw and strategy. Got {int(counts.loc[(d, s)])} rows "
+                             f"for {draw} {_plain(d)!r}, {strategy} {_plain(s)!r}.", field="file")
+    draws, strategies = pd.unique(table[draw]), pd.unique(table[strategy])
+    if len(counts) != len(draws) * len(strategies):
+        d, s = pd.MultiIndex.from_product([draws, strategies]).difference(counts.index, sort=False)[0]
+        raise ParameterError(f"{path}: must have one row per draw and strategy. Got no row for {draw} "
+                             f"{_plain(d)!r}, {strategy} {_plain(s)!r}.", field="file")
+    return out
 
 
 def cea_report(table: pd.DataFrame, wtp, *, draw="draw", strategy="strategy", cost="cost", effect="effect") -> dict:
@@ -82,6 +144,10 @@ def _format(report: dict, fmt: str) -> str:
 
 
 def _cmd_cea(args) -> int:
+    path = Path(args.file)
+    columns = {"--draw-column": args.draw_column, "--strategy-column": args.strategy_column,
+               "--cost-column": args.cost_column, "--effect-column": args.effect_column}
+    table = _checked(_read(path), path, columns)
     wtp = args.wtp
     if args.policy:
         from atmp_hta.policies import load_policy
@@ -91,7 +157,11 @@ def _cmd_cea(args) -> int:
             wtp = np.array([pack.thresholds.low, pack.thresholds.high])
     if wtp is None:
         raise invalid("--wtp", "given (or --policy)", None, "atmp-hta cea")
-    table = _read(Path(args.file))
+    target = None if args.output is None else Path(args.output)
+    if target is not None and target.is_dir():
+        raise ParameterError(f"--output: {args.output!r} is a directory; give a file name", field="output")
+    if target is not None and not target.parent.is_dir():
+        raise ParameterError(f"--output: directory {str(target.parent)!r} does not exist", field="output")
     report = cea_report(table, wtp, draw=args.draw_column, strategy=args.strategy_column,
                         cost=args.cost_column, effect=args.effect_column)
     text = _format(report, args.format)
@@ -100,9 +170,6 @@ def _cmd_cea(args) -> int:
         return 0
     from atmp_hta.records import atomic_write_text
 
-    target = Path(args.output)
-    if not target.parent.is_dir():
-        raise ParameterError(f"--output: directory {str(target.parent)!r} does not exist", field="output")
     atomic_write_text(target, text if text.endswith("\n") else text + "\n")
     return 0
 

@@ -363,6 +363,8 @@ def load_hta_model(path) -> HtaModel:
     path = Path(path)
     if not path.is_file() and path.parent == Path(".") and (HTA_DIR / path.name).is_file():
         path = HTA_DIR / path.name
+    if path.is_dir():
+        raise ParameterError(f"{path}: is a directory; give a model file (parameters/hta/*.yaml)", field="path")
     if not path.is_file():
         raise ParameterError(f"{path}: no such file", field="path")
     raw = path.read_bytes()

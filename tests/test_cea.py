@@ -197,8 +197,18 @@ def test_pivot_draws_round_trip():
     t = pd.DataFrame({"draw": [1, 0, 1, 0], "strategy": ["b", "b", "a", "a"], "cost": [4.0, 2.0, 3.0, 1.0]})
     names, arr = cea.pivot_draws(t, "cost")
     assert names == ["b", "a"] and arr.tolist() == [[2.0, 1.0], [4.0, 3.0]]
-    with pytest.raises(ParameterError, match="one row per draw and strategy"):
+    with pytest.raises(ParameterError, match="one row per draw and strategy. Got no row for draw 0, strategy 'a'"):
         cea.pivot_draws(t.iloc[:3], "cost")
+
+
+@pytest.mark.parametrize(("cell", "shown"), [(np.nan, "an empty cell"), ("x", "'x'"), (np.inf, "inf")])
+def test_pivot_draws_names_a_bad_value_not_missing_rows(cell, shown):
+    # a NaN used to be counted as a missing row ("missing or repeated draw × strategy rows")
+    t = pd.DataFrame({"draw": [0, 0, 1, 1], "strategy": ["a", "b", "a", "b"], "effect": [1.0, 2.0, cell, 4.0]})
+    with pytest.raises(ParameterError) as info:
+        cea.pivot_draws(t, "effect")
+    assert str(info.value) == ("The 'value' parameter of pivot_draws must be a column of finite numbers (column "
+                               f"'effect'). Got {shown} in row 2 (draw 1, strategy 'a').")
 
 
 # ----------------------------------------------------------------------------------------------- errors

@@ -49,6 +49,8 @@ def test_psa_writes_tidy_draws_and_summary(tmp_path, capsys):
 
 @pytest.mark.parametrize(("argv", "message"), [
     (["psa", "missing.yaml", "--draws", "10"], "no such file"),
+    (["psa", str(ROOT / "parameters" / "hta"), "--draws", "10"], "is a directory; give a model file"),
+    (["tornado", str(ROOT / "parameters"), "--threshold", "20000"], "is a directory; give a model file"),
     (["psa", FILE, "--draws", "10", "--output", "/nonexistent/dir/run"], "does not exist"),
     (["tornado", FILE, "--threshold", "-5"], "--threshold must be a positive number"),
     (["tornado", FILE, "--png", "/nonexistent/t.png"], "does not exist"),

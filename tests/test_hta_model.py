@@ -76,6 +76,8 @@ def test_bad_files_name_the_field(raw, edit, message):
 def test_missing_file():
     with pytest.raises(ParameterError, match="no such file"):
         load_hta_model("nope.yaml")
+    with pytest.raises(ParameterError, match="hta: is a directory; give a model file"):
+        load_hta_model(FILE.parent)
 
 
 # ------------------------------------------------------------------------------- naive re-implementation
