@@ -6,6 +6,8 @@ ch. 3 (Prentice models on ARMD, results in § 3.2.2; relative effect and adjuste
 (the Surrogate Shiny App, identical to ``BifixedContCont(..., Model="Reduced", Weighted=TRUE)``, on ARMD).
 Values are printed to 4 decimals, hence the absolute tolerance 5e-5 (1e-4 for derived quantities)."""
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -63,6 +65,94 @@ def test_relative_effect_and_adjusted_association_match_the_book(reduced):
     assert reduced.adjusted_association.estimate == pytest.approx(0.7450, abs=TOL)
     # The book's interval for rho_Z ([0.6647; 0.8159]) is not symmetric on the Fisher-z scale (a bootstrap
     # interval, not reproduced); ours is the Fisher-z interval of Surrogate's Single.Trial.RE.AA (next test).
+
+
+def _fieller_statistic(data, surrogate, true, treatment):
+    """Oracle for Fieller's set: statsmodels OLS fits of S and T on Z give a, b, their variances and, from the
+    residual covariance, cov(a, b); rho is in the set iff |b - rho a| / sd(b - rho a) <= z_0.975."""
+    fit_s = smf.ols(f"{surrogate} ~ {treatment}", data=data).fit()
+    fit_t = smf.ols(f"{true} ~ {treatment}", data=data).fit()
+    a, b = fit_s.params[treatment], fit_t.params[treatment]
+    var_a, var_b = fit_s.bse[treatment] ** 2, fit_t.bse[treatment] ** 2
+    cov_ab = (fit_s.resid @ fit_t.resid) / fit_s.df_resid * var_a / fit_s.scale  # sigma_ST (X'X)^-1 [Z, Z]
+
+    def statistic(rho):
+        return abs(b - rho * a) / np.sqrt(var_b - 2 * rho * cov_ab + rho**2 * var_a) - stats.norm.isf(0.025)
+
+    return statistic, a, np.sqrt(var_a)
+
+
+def test_fieller_set_is_the_whole_line_for_armd(armd, reduced):
+    # Alonso et al. 2016, section 3.2.2: alpha = -0.8893 (s.e. 0.9509), so alpha^2 / se^2 = 0.8746 < 1.96^2: the
+    # effect on the surrogate is not significant, and Fieller's set for RE = beta / alpha is unbounded. It is
+    # reported with infinite limits (not NaN) and a method that says so.
+    assert (-0.8893 / 0.9509) ** 2 < stats.norm.isf(0.025) ** 2
+    fieller = reduced.relative_effect_fieller
+    assert fieller.ci == (-np.inf, np.inf)
+    assert fieller.method.startswith("unbounded (Fieller): the whole real line")
+    assert fieller.estimate == pytest.approx(1.6375, abs=TOL)
+    # oracle: every ratio, however large, is accepted by the test of beta - rho alpha = 0
+    statistic, a, se_a = _fieller_statistic(armd, "Diff24", "Diff52", "Treat")
+    assert (a, se_a) == pytest.approx((-0.8893, 0.9509), abs=TOL)
+    assert all(statistic(rho) <= 0 for rho in (-1e6, -100.0, -1.0, 0.0, 1.6375, 10.0, 1e3, 1e6))
+    row = reduced.to_frame().set_index("measure").loc["relative_effect_fieller"]
+    assert (row["ci_lower"], row["ci_upper"]) == (-np.inf, np.inf)
+
+
+def _two_arm_trials(effect_s, effect_t, seed):
+    """8 centres of 24 patients, treatment coded -1/+1, correlated S and T (simulated, for the Fieller oracle)."""
+    rng = np.random.default_rng(seed)
+    centre = np.repeat(np.arange(8), 24)
+    z = np.tile([-1.0, 1.0], 8 * 12)
+    e_s = rng.standard_normal(centre.size)
+    e_t = 0.8 * e_s + 0.6 * rng.standard_normal(centre.size)
+    shift = rng.normal(0.0, 0.3, 8)[centre]
+    return pd.DataFrame(
+        {"Center": centre, "Treat": z, "S": (effect_s + shift) * z + e_s, "T": (effect_t + shift) * z + e_t}
+    )
+
+
+def test_fieller_interval_is_the_test_inversion_when_bounded():
+    from scipy.optimize import brentq
+
+    data = _two_arm_trials(1.0, 1.5, seed=1)
+    res = validate_surrogate(data, "S", "T", "Treat", "Center", model="reduced")
+    statistic, a, se_a = _fieller_statistic(data, "S", "T", "Treat")
+    assert abs(a / se_a) > stats.norm.isf(0.025)  # effect on S significant: bounded interval
+    ratio = res.relative_effect_fieller.estimate
+    lower, upper = brentq(statistic, ratio - 10, ratio), brentq(statistic, ratio, ratio + 10)
+    assert res.relative_effect_fieller.ci == pytest.approx((lower, upper), rel=1e-9)
+    assert res.relative_effect_fieller.method == "Fieller"
+
+
+def test_fieller_set_of_two_half_lines_is_unbounded_with_its_finite_ends_in_the_method():
+    from scipy.optimize import brentq
+
+    data = _two_arm_trials(0.03, 1.5, seed=2)  # no effect on S, a clear effect on T
+    res = validate_surrogate(data, "S", "T", "Treat", "Center", model="reduced")
+    fieller = res.relative_effect_fieller
+    assert fieller.ci == (-np.inf, np.inf)
+    ends = [float(x) for x in re.findall(r"\(-inf, (\S+)\] and \[(\S+), inf\)", fieller.method)[0]]
+    statistic, a, se_a = _fieller_statistic(data, "S", "T", "Treat")
+    assert abs(a / se_a) < stats.norm.isf(0.025)
+    # oracle: the test rejects between the two ends (near rho = 0 the effect on T is clearly non-zero) and
+    # accepts beyond them
+    assert statistic(0.0) > 0 and statistic(-1e6) <= 0 and statistic(1e6) <= 0
+    lower, upper = brentq(statistic, -1e6, 0.0), brentq(statistic, 0.0, 1e6)
+    assert ends == pytest.approx([lower, upper], rel=5e-4)  # the method prints 4 significant digits
+
+
+def test_surrogate_threshold_effect_reports_no_ci_and_says_why(armd, reduced):
+    ste = reduced.surrogate_threshold_effect
+    assert np.isfinite(ste.estimate) and np.isnan(ste.ci_lower) and np.isnan(ste.ci_upper)
+    assert "no CI" in ste.method and "Burzykowski & Buyse 2006" in ste.method
+    # with no trial-level association the prediction interval never excludes 0: no STE, and the method says so
+    rng = np.random.default_rng(3)
+    data = _two_arm_trials(0.5, 0.0, seed=3)
+    data["T"] += rng.normal(0.0, 3.0, 8)[data["Center"]] * data["Treat"]
+    none = validate_surrogate(data, "S", "T", "Treat", "Center", model="reduced").surrogate_threshold_effect
+    assert np.isnan(none.estimate)
+    assert none.method.startswith("does not exist")
 
 
 def test_adjusted_association_ci_is_scipys_fisher_interval(armd, reduced):

@@ -40,7 +40,13 @@ def load_armd():
 
 @dataclass(frozen=True)
 class Estimate:
-    """A point estimate with its standard error and confidence interval (NaN where none exists)."""
+    """A point estimate with its standard error and confidence interval.
+
+    An unbounded confidence set (Fieller's, when the denominator is not significantly different from 0) has
+    infinite limits, ``ci_lower = -inf`` and ``ci_upper = inf``, and its ``method`` starts with
+    "unbounded (Fieller)" and says which set it is. NaN limits mean that no interval is reported; ``method``
+    says why (the surrogate threshold effect).
+    """
 
     name: str
     estimate: float
@@ -184,6 +190,29 @@ def _r2_ci(r2, n, alpha):
     return se, max(0.0, r2 - z * se), min(1.0, r2 + z * se)
 
 
+def _fieller(a, b, var_a, var_b, cov_ab, z, alpha):
+    """Fieller's (1 − α) confidence set for ρ = b/a: (lower, upper, method).
+
+    The set is {ρ : (b − ρa)² ≤ z² (var_b − 2ρ cov + ρ² var_a)}, i.e. q(ρ) = A ρ² − 2B ρ + C ≤ 0 with
+    A = a² − z² var_a, B = ab − z² cov, C = b² − z² var_b. If A > 0 (a significantly different from 0) it is the
+    interval between the roots; otherwise it is unbounded: the complement of the open interval between the
+    roots when A < 0 < B² − AC, the whole real line when B² − AC ≤ 0. Unbounded sets get infinite limits.
+    """
+    qa = a**2 - z**2 * var_a
+    qb = a * b - z**2 * cov_ab
+    qc = b**2 - z**2 * var_b
+    disc = qb**2 - qa * qc
+    if qa > 0:  # then q(b/a) ≤ 0 makes disc ≥ 0
+        root = np.sqrt(max(disc, 0.0))
+        return float((qb - root) / qa), float((qb + root) / qa), "Fieller"
+    level = f"{100 * (1 - alpha):g}%"
+    why = f"the effect on the surrogate is not significantly different from 0 at the {level} level"
+    if qa < 0 and disc > 0:
+        r1, r2 = sorted(((qb + np.sqrt(disc)) / qa, (qb - np.sqrt(disc)) / qa))
+        return -np.inf, np.inf, f"unbounded (Fieller): (-inf, {r1:.4g}] and [{r2:.4g}, inf); {why}"
+    return -np.inf, np.inf, f"unbounded (Fieller): the whole real line; {why}"
+
+
 def _single_trial(df, alpha):
     n = len(df)
     one = np.ones(n)
@@ -215,16 +244,8 @@ def _single_trial(df, alpha):
     relative_effect = Estimate(
         "relative_effect", re, re_se, re - z_crit * re_se, re + z_crit * re_se, "delta method"
     )
-    fa = a * b - z_crit**2 * cov_ab
-    fb = a**2 - z_crit**2 * var_a
-    fc = b**2 - z_crit**2 * var_b
-    disc = fa**2 - fb * fc
-    lo, hi = (
-        ((fa - np.sqrt(disc)) / fb, (fa + np.sqrt(disc)) / fb) if disc > 0 and fb > 0 else (np.nan, np.nan)
-    )
-    fieller = Estimate(
-        "relative_effect_fieller", re, re_se, float(min(lo, hi)), float(max(lo, hi)), "Fieller"
-    )
+    lo, hi, how = _fieller(a, b, var_a, var_b, cov_ab, z_crit, alpha)
+    fieller = Estimate("relative_effect_fieller", re, re_se, lo, hi, how)
 
     rho = float(np.corrcoef(e_s, e_t)[0, 1])
     lo_r, hi_r = _fisher_ci(rho, n, alpha)
@@ -369,8 +390,11 @@ def validate_surrogate(
     S = μ_S + αZ + ε_S, T = μ_T + βZ + ε_T, T = μ + γS + ε, T = μ̃ + β_S Z + γ_Z S + ε̃. Prentice's criteria
     hold when α, β and γ are significant and β_S is not. PE = (β − β_S)/β (Freedman), CI by the delta method
     on a sandwich covariance of (β, β_S). RE = β/α with delta-method and Fieller CIs from the bivariate
-    regression (z quantiles, as in Surrogate); adjusted association ρ_Z = corr(ε_S, ε_T), Fisher-z CI with
-    n − 3.
+    regression (z quantiles, as in Surrogate). Fieller's set is bounded only when α is significantly
+    different from 0 at level α; otherwise it is unbounded (the whole line, or two half-lines) and is reported
+    with limits −∞ and +∞ and a method "unbounded (Fieller): ..." that says which (Surrogate's
+    ``Single.Trial.RE.AA`` returns NaN for the whole line). Adjusted association ρ_Z = corr(ε_S, ε_T),
+    Fisher-z CI with n − 3.
 
     *Two stage*: stage 1 fits S and T by OLS with trial-specific treatment effects α_i, β_i (and intercepts
     μ_Si in the full model); stage 2 regresses β_i on α_i (and μ_Si), weighted by n_i or not.
@@ -383,7 +407,11 @@ def validate_surrogate(
     on T in a new trial, λ̂₀ + λ̂₁α₀ ± t_{1−α/2, N−p} √(x₀ᵀ V x₀ + σ̂²/w̄), reaches 0 (lower limit for
     ``benefit="positive"``, upper for ``"negative"``); σ̂²/w̄ is the residual variance of a trial of mean
     weight, and in the full model μ_S0 is the weighted mean of the μ_Si. NaN when the interval never
-    excludes 0.
+    excludes 0 (the method says so). No confidence interval is reported for the STE: it is defined through a
+    prediction limit that already carries the estimation error of the stage-2 regression. Burzykowski &
+    Buyse (2006) define it as a single value, and so do the R packages that compute it (``surrosurv::ste``;
+    ``frailtypack``, whose summary gives intervals for Kendall's τ and R²_trial but the STE alone); an
+    interval for it would need a further, non-standard construction (e.g. a bootstrap), not attempted here.
 
     References
     ----------
@@ -428,7 +456,18 @@ def validate_surrogate(
     se_i, lo_i, hi_i = _r2_ci(r2i, len(multi), a)
     r2_ind = Estimate("r2_individual", r2i, se_i, lo_i, hi_i, "delta method, N patients")
     ste = _ste(table, model, coef, cov, sigma2, dfr, w, a, benefit)
-    ste_est = Estimate("surrogate_threshold_effect", ste, method=f"prediction limit = 0 ({benefit} benefit)")
+    level = f"{100 * (1 - a):g}%"
+    if np.isfinite(ste):
+        ste_how = (
+            f"prediction limit = 0 ({benefit} benefit); no CI: the STE is itself where a {level} prediction "
+            "limit, which includes the estimation error, reaches 0 (Burzykowski & Buyse 2006)"
+        )
+    else:
+        ste_how = (
+            f"does not exist ({benefit} benefit): the {level} prediction interval of the effect on the true "
+            "endpoint never excludes 0"
+        )
+    ste_est = Estimate("surrogate_threshold_effect", ste, method=ste_how)
     return SurrogateValidation(
         prentice=prentice,
         proportion_explained=pe,
