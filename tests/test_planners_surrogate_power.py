@@ -37,6 +37,13 @@ def test_two_sample_n_matches_pwr_documented_output():
     assert ttest_sample_size(0.8, alpha=0.05, power=0.9) == pytest.approx(33.82555, abs=N_TOL)
 
 
+def test_two_sample_n_for_a_medium_effect_matches_pwr_documented_output():
+    # pwr.t.test(d=0.5, power=0.8, sig.level=0.05, type="two.sample") -> n = 63.76561 (example output in the
+    # documentation and vignette of the R package pwr, Champely et al.).
+    assert ttest_sample_size(0.5, alpha=0.05, power=0.8, design="two-sample") == pytest.approx(63.76561, abs=N_TOL)
+    assert math.ceil(ttest_sample_size(0.5, alpha=0.05, power=0.8)) == 64
+
+
 def test_two_sample_power_matches_pwr_documented_output():
     # pwr.t.test(n=20, d=0.5, sig.level=0.01, type="two.sample") -> power = 0.1439551 (R in Action, ch. 10).
     assert ttest_power(0.5, 20, alpha=0.01) == pytest.approx(0.1439551, abs=5e-8)
