@@ -22,6 +22,21 @@ def test_nice_pack():
     assert "PMG36" in pack.citation(pack.severity)
 
 
+def test_nice_pack_cites_the_manual_itself():
+    # every rule cites NICE's manual PMG36 (2022) by section or paragraph; no unverified secondary summary is a
+    # source (one, "not checked against the manual itself", used to be)
+    pack = load_policy("nice")
+    assert list(pack.sources) == ["pmg36"]
+    assert "PMG36" in pack.sources["pmg36"] and "31 January 2022" in pack.sources["pmg36"]
+    assert "not checked" not in " ".join(pack.sources.values())
+    rules = [pack.discounting.reference_case, *pack.discounting.alternatives, pack.thresholds, pack.severity]
+    assert all(rule.source == "pmg36" and rule.paragraphs for rule in rules)
+    assert pack.discounting.reference_case.paragraphs.startswith("4.5")
+    assert "4.5" in pack.discounting.alternatives[0].paragraphs
+    assert pack.severity.paragraphs.startswith("6.2.12")
+    assert "20,000" in pack.thresholds.paragraphs and "30,000" in pack.thresholds.paragraphs
+
+
 def test_icer_pack():
     pack = load_policy("icer")
     # ICER 2020-2023 Value Assessment Framework: 3% discounting, USD 100,000-150,000 per QALY; SST
