@@ -10,8 +10,8 @@ from atmp_hta.severity import NICE_2022
 
 def test_nice_pack():
     pack = load_policy("nice")
-    # NICE PMG36 (2022): 3.5% costs and effects (4.5.1); 1.5% non-reference case under conditions (4.5.3);
-    # GBP 20,000-30,000 per QALY (section 6.3); severity weights 1.2 and 1.7 (table 6.1)
+    # NICE PMG36 (2022): 3.5% costs and effects (4.5.1); 1.5% non-reference case under conditions (section 4.5);
+    # GBP 20,000-30,000 per QALY (chapter 6); severity weights 1.2 and 1.7 (table 6.1)
     ref = pack.discounting.reference_case
     assert (ref.costs, ref.effects, ref.paragraphs) == (0.035, 0.035, "4.5.1")
     alt = pack.discounting.alternatives[0]
