@@ -13,7 +13,8 @@ from atmp_hta.planners.surrogate import (
     read_planner_parameters,
 )
 
-# DYNAMO medians (Zwagemaker et al., Blood Adv 2022): 0.6/year at 2-5 IU/dL, 0.1/year above 25 IU/dL.
+# DYNAMO medians (Kloosterman, Zwagemaker et al., Blood Adv 2022;6:4256): 0.6/year at 2-5 IU/dL, 0.1/year above
+# 25 IU/dL (abstract: "the median ABR decreased from 0.6 (IQR, 0.2-1.4) to 0.1 (IQR, 0.0-0.2)").
 A, B = calibrate_fix_abr([3.16, 30.0], [0.6, 0.1])
 
 

@@ -34,6 +34,17 @@ def test_every_parameter_cites_a_source_or_is_an_assumption():
         assert entry.get("source") in doc["sources"] or entry.get("assumption"), name
 
 
+def test_dynamo_citation_is_the_published_reference():
+    # Blood Adv 2022;6(14):4256-4265, doi:10.1182/bloodadvances.2022007620: first author
+    # Kloosterman FR, then Zwagemaker AF, Bagot CN; medians 0.6 and 0.1 bleeds/year in the 2-5 IU/dL and
+    # > 25 IU/dL strata.
+    doc = yaml.safe_load(open(YAML, encoding="utf-8"))
+    dynamo = doc["sources"]["dynamo"]
+    assert dynamo.startswith("Kloosterman FR, Zwagemaker AF, Bagot CN, et al.")
+    assert "Blood Adv 2022;6(14):4256-4265" in dynamo and "10.1182/bloodadvances.2022007620" in dynamo
+    assert doc["parameters"]["fix_abr_calibration_abr"]["value"] == [0.6, 0.1]
+
+
 @pytest.fixture(scope="module")
 def table():
     return haemophilia_b_synopsis(read_planner_parameters(YAML))
