@@ -20,7 +20,7 @@ from scipy.optimize import brentq
 
 from atmp_hta.exceptions import ModelError, invalid
 
-__all__ = ["one_way", "tornado_table", "two_way", "threshold_analysis", "optimal_outcome"]
+__all__ = ["one_way", "tornado_table", "two_way", "two_way_contour", "threshold_analysis", "optimal_outcome"]
 
 
 # --------------------------------------------------------------------------------------------- helpers
@@ -218,8 +218,11 @@ def two_way(model: Callable, base: Mapping, x: tuple, y: tuple, *, n_points=(21,
     Returns
     -------
     DataFrame
-        Columns ``x_parameter, x_value, y_parameter, y_value, outcome, result``; one row per grid point and
-        outcome. :func:`optimal_outcome` turns it into a map of the best strategy.
+        Columns ``x_parameter, x_value, y_parameter, y_value, outcome, result, x_base_value, y_base_value,
+        base_result``; one row per grid point and outcome (x varies slowest); the last three columns repeat the
+        base case (both parameters at their base values, evaluated in the same model call). :func:`optimal_outcome`
+        turns the table into a map of the best strategy, :func:`two_way_contour` into the line where an outcome
+        crosses a target.
 
     Examples
     --------
@@ -243,13 +246,111 @@ def two_way(model: Callable, base: Mapping, x: tuple, y: tuple, *, n_points=(21,
     nx, ny = _n_points(nx, where), _n_points(ny, where)
     xs, ys = np.linspace(xlo, xhi, nx), np.linspace(ylo, yhi, ny)
     xx, yy = np.repeat(xs, ny), np.tile(ys, nx)
-    n = xx.size
-    outcomes = _run(model, _values(base, n, {xn: xx, yn: yy}), n, where)
+    n = xx.size + 1  # the last scenario is the base case
+    outcomes = _run(model, _values(base, n, {xn: np.append(xx, base[xn]), yn: np.append(yy, base[yn])}), n, where)
     return pd.concat(
         [pd.DataFrame({"x_parameter": xn, "x_value": xx, "y_parameter": yn, "y_value": yy, "outcome": name,
-                       "result": result}) for name, result in outcomes.items()],
+                       "result": result[:-1], "x_base_value": base[xn], "y_base_value": base[yn],
+                       "base_result": result[-1]}) for name, result in outcomes.items()],
         ignore_index=True,
     )
+
+
+def two_way_contour(table: pd.DataFrame, outcome: str | None = None, target: float = 0.0) -> pd.DataFrame:
+    """The line where an outcome of a :func:`two_way` grid crosses ``target`` (e.g. incremental NMB = 0).
+
+    Marching squares: in each grid cell, the points where the outcome crosses the target on the cell's edges
+    (linear interpolation between the two corners of an edge) are joined by a segment; a saddle cell (two
+    crossings on each axis) is resolved by the mean of its four corners.
+
+    Parameters
+    ----------
+    table : DataFrame
+        A :func:`two_way` table.
+    outcome : str, optional
+        Which outcome (required when the table has several).
+    target : float
+        The level of the contour.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``x_parameter, y_parameter, outcome, target, x, y, x2, y2``: one row per segment, from
+        ``(x, y)`` to ``(x2, y2)``. Empty if the outcome does not cross the target on the grid.
+
+    Notes
+    -----
+    On an edge from corner value f₀ at p₀ to f₁ at p₁ with (f₀ − target)(f₁ − target) < 0 (or one of them exactly
+    at the target), the crossing is p₀ + (p₁ − p₀)(target − f₀)/(f₁ − f₀): exact when the outcome is linear along
+    the edge (as the NMB is in a price or a cost), otherwise accurate to the grid spacing.
+
+    References
+    ----------
+    Lorensen WE, Cline HE. Marching cubes: a high resolution 3D surface construction algorithm. Computer
+    Graphics 1987;21:163–9 (the two-dimensional case, "marching squares").
+
+    Examples
+    --------
+    >>> model = lambda v: {"inmb": 20_000 * v["dq"] - v["dc"]}
+    >>> t = two_way(model, {"dq": 1.0, "dc": 15_000}, ("dq", 0.5, 1.5), ("dc", 5_000, 25_000), n_points=3)
+    >>> two_way_contour(t)[["x", "y", "x2", "y2"]].values.tolist()  # on the line dc = 20,000 dq
+    [[0.75, 15000.0, 0.5, 10000.0], [0.75, 15000.0, 1.0, 20000.0], [1.25, 25000.0, 1.0, 20000.0]]
+    """
+    where = "two_way_contour"
+    needed = {"x_parameter", "x_value", "y_parameter", "y_value", "outcome", "result"}
+    if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
+        raise invalid("table", "a table from two_way()", type(table).__name__, where)
+    available = list(pd.unique(table["outcome"]))
+    if outcome is None:
+        if len(available) != 1:
+            raise invalid("outcome", f"one of {available} (the table has several outcomes)", None, where)
+        outcome = available[0]
+    if outcome not in available:
+        raise invalid("outcome", f"one of {available}", outcome, where)
+    target = float(target)
+    if not np.isfinite(target):
+        raise invalid("target", "a finite number", target, where)
+    t = table[table["outcome"] == outcome]
+    xs, ys = np.unique(t["x_value"].to_numpy(float)), np.unique(t["y_value"].to_numpy(float))
+    f = t.pivot(index="x_value", columns="y_value", values="result").loc[xs, ys].to_numpy(float) - target
+    above = f > 0
+
+    def crossing(p0, f0, p1, f1):
+        return p0 + (p1 - p0) * (-f0 / (f1 - f0))
+
+    rows = []
+    for i in range(xs.size - 1):
+        for j in range(ys.size - 1):
+            corners = above[i, j], above[i + 1, j], above[i + 1, j + 1], above[i, j + 1]  # a, b, c, d
+            if all(corners) or not any(corners):
+                continue
+            x0, x1, y0, y1 = xs[i], xs[i + 1], ys[j], ys[j + 1]
+            fa, fb, fc, fd = f[i, j], f[i + 1, j], f[i + 1, j + 1], f[i, j + 1]
+            edges = {}  # bottom (a-b), right (b-c), top (d-c), left (a-d): where the outcome crosses
+            if corners[0] != corners[1]:
+                edges["bottom"] = (crossing(x0, fa, x1, fb), y0)
+            if corners[1] != corners[2]:
+                edges["right"] = (x1, crossing(y0, fb, y1, fc))
+            if corners[3] != corners[2]:
+                edges["top"] = (crossing(x0, fd, x1, fc), y1)
+            if corners[0] != corners[3]:
+                edges["left"] = (x0, crossing(y0, fa, y1, fd))
+            if len(edges) == 2:
+                pairs = [tuple(edges)]
+            elif (fa + fb + fc + fd > 0) == corners[0]:  # saddle; the centre joins a and c: cut off b and d
+                pairs = [("bottom", "right"), ("top", "left")]
+            else:  # the centre joins b and d: cut off a and c
+                pairs = [("bottom", "left"), ("right", "top")]
+            for e1, e2 in pairs:
+                if edges[e1] != edges[e2]:  # not a corner touching the target alone
+                    rows.append((*edges[e1], *edges[e2]))
+    segments = np.array(rows, dtype=float).reshape(-1, 4)
+    return pd.DataFrame({
+        "x_parameter": str(t["x_parameter"].iloc[0]) if len(t) else None,
+        "y_parameter": str(t["y_parameter"].iloc[0]) if len(t) else None,
+        "outcome": outcome, "target": target,
+        "x": segments[:, 0], "y": segments[:, 1], "x2": segments[:, 2], "y2": segments[:, 3],
+    }, columns=["x_parameter", "y_parameter", "outcome", "target", "x", "y", "x2", "y2"])
 
 
 def optimal_outcome(table: pd.DataFrame, *, maximise: bool = True) -> pd.DataFrame:
