@@ -65,3 +65,33 @@ def test_vectorised_detection_probability_is_monotone():
     x = np.linspace(0, 10, 101)
     p = detection_probability(x)
     assert np.all(np.diff(p) > 0) and p[0] == 0 and p[-1] < 1
+
+
+@pytest.mark.parametrize("call, message", [
+    # the volume check is shared; its message names the function the user called, not the shared helper
+    (lambda: copies_per_reaction_from_ml(1.0, -0.2, 100, 5),
+     "The 'extraction_volume_ml' parameter of copies_per_reaction_from_ml must be a number > 0. Got -0.2."),
+    (lambda: copies_per_ml_from_reaction(1.0, 0.2, 10, 20),
+     "The 'template_volume_ul' parameter of copies_per_ml_from_reaction must be at most elution_volume_ul (10). "
+     "Got 20."),
+    (lambda: Assay(0.2, 100, 5, loq_copies_per_ml=1000.0, recovery=0.0),
+     "The 'recovery' parameter of Assay must be in (0, 1]. Got 0.0."),
+    (lambda: sample_ml_per_reaction(0.2, 0, 5),
+     "The 'elution_volume_ul' parameter of sample_ml_per_reaction must be a number > 0. Got 0."),
+    # values that are not numbers get the same message (field, allowed range, value), not float()'s
+    (lambda: limit_of_detection("x"), "The 'probability' parameter of limit_of_detection must be in (0, 1). Got 'x'."),
+    (lambda: limit_of_detection(0.95, replicates="two"),
+     "The 'replicates' parameter of limit_of_detection must be a whole number >= 1. Got 'two'."),
+    (lambda: detection_probability("x"),
+     "The 'copies_per_reaction' parameter of detection_probability must be finite numbers >= 0. Got 'x'."),
+    (lambda: sample_ml_per_reaction(None, 100, 5),
+     "The 'extraction_volume_ml' parameter of sample_ml_per_reaction must be a number > 0. Got None."),
+    (lambda: copies_per_reaction_from_ml([1.0, "x"], 0.2, 100, 5),
+     "The 'copies_per_ml' parameter of copies_per_reaction_from_ml must be finite numbers >= 0. Got [1, 'x']."),
+    (lambda: Assay(0.2, 100, 5, loq_copies_per_ml="high"),
+     "The 'loq_copies_per_ml' parameter of Assay must be a number > 0. Got 'high'."),
+])
+def test_messages_name_the_function_called_and_the_value(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message

@@ -309,3 +309,19 @@ def test_band_is_one_before_the_first_clearance_and_unbounded_limits_print_as_no
     assert text.startswith("median 21 days (95% CI ") and text.endswith("–not reached)") and "inf" not in text
     none = clearance_km(_table([14, 21], [False, False]))
     assert none.median_text() == "median not reached (95% CI not reached–not reached)"
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: clearance_times(["a"] * 3, [0, "x", 14], [1, 0, 0]),
+     "The 'time' parameter of clearance_times must be finite numbers >= 0. Got [0, 'x', 14]."),
+    (lambda: clearance_times(["a"] * 3, [0, 7, 14], [1, 0, 0], consecutive="3"),
+     "The 'consecutive' parameter of clearance_times must be a whole number >= 1. Got '3'."),
+    (lambda: clearance_km(_table([7, 14], [True, True]), confidence="95%"),
+     "The 'confidence' parameter of clearance_km must be in (0, 1). Got '95%'."),
+    (lambda: clearance_km(_table([7, 14], [True, True])).quantile(None),
+     "The 'p' parameter of ClearanceKM.quantile must be in (0, 1). Got None."),
+])
+def test_values_that_are_not_numbers_get_the_standard_message(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message

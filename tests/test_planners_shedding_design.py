@@ -141,3 +141,46 @@ def test_bad_kinetics_and_missing_inputs_raise():
     d = StudyDesign([0, 7], 5, ["semen", "urine"])
     with pytest.raises(ValueError, match="none for \\['urine'\\]"):
         simulate_design(d, MatrixKinetics("semen", peak_log10=6.0, decay_log10_per_day=0.1), ASSAY, n_studies=2)
+
+
+def test_compare_schedules_errors_name_compare_schedules_and_the_schedule():
+    # compare_schedules builds a StudyDesign and calls simulate_design per schedule; its messages must still
+    # name compare_schedules (the function called), the argument as passed to it and the schedule at fault
+    kin = _fixed(peak_log10=6.0, decay_log10_per_day=0.1)
+    args = dict(n_patients=5, matrices=["semen"], kinetics=kin, assays=ASSAY, n_studies=5, rng=1)
+    cases = [
+        (dict(args, schedules={"weekly": [0, 7, 14], "monthly": [0, 28, 14]}),
+         "The 'schedules' parameter of compare_schedules must be sorted strictly ascending (schedule 'monthly'). "
+         "Got [0, 28, 14]."),
+        (dict(args, schedules={"weekly": [0, 7, 14]}, n_patients=0),
+         "The 'n_patients' parameter of compare_schedules must be a whole number >= 1. Got 0."),
+        (dict(args, schedules={"weekly": [0, 7, 14]}, n_studies="many"),
+         "The 'n_studies' parameter of compare_schedules must be a whole number >= 1. Got 'many'."),
+        (dict(args, schedules={"weekly": [0, 7, 14]}, matrices=["semen", "urine"]),
+         "The 'kinetics' parameter of compare_schedules must be a MatrixKinetics for every matrix of the design. "
+         "Got \"none for ['urine']\"."),
+    ]
+    for kwargs, message in cases:
+        with pytest.raises(ValueError) as exc:
+            compare_schedules(**kwargs)
+        assert str(exc.value) == message
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: StudyDesign([0, 7], "ten", ["semen"]),
+     "The 'n_patients' parameter of StudyDesign must be a whole number >= 1. Got 'ten'."),
+    (lambda: StudyDesign([0, "x"], 10, ["semen"]),
+     "The 'visits_days' parameter of StudyDesign must be finite days >= 0 for 'semen'. Got [0, 'x']."),
+    (lambda: StudyDesign([0, 7], 10, ["semen"], p_missing="none"),
+     "The 'p_missing' parameter of StudyDesign must be in [0, 1). Got 'none'."),
+    (lambda: MatrixKinetics("semen", peak_log10=None, decay_log10_per_day=0.1),
+     "The 'peak_log10' parameter of MatrixKinetics('semen') must be a finite log10 concentration. Got None."),
+    (lambda: simulate_design(StudyDesign([0, 7], 5, ["semen"]), _fixed(peak_log10=6.0, decay_log10_per_day=0.1),
+                             ASSAY, cost_per_sample="free"),
+     "The 'cost_per_sample' parameter of simulate_design must be numbers >= 0 (one, or a mapping matrix -> "
+     "number). Got 'free'."),
+])
+def test_values_that_are_not_numbers_get_the_standard_message(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message

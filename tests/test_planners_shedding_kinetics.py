@@ -235,3 +235,19 @@ def test_unsorted_times_within_a_subject_message():
 def test_bad_input_raises(args, kwargs, match):
     with pytest.raises(ValueError, match=match):
         fit_decay(*args, **kwargs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: fit_decay([0, "x", 2], [5, 4, 3], 1.0),
+     "The 'times' parameter of fit_decay must be finite numbers >= 0. Got [0, 'x', 2]."),
+    (lambda: fit_decay([0, 1, 2], [5, 4, 3], "LOQ"),
+     "The 'loq' parameter of fit_decay must be finite (log10 scale). Got 'LOQ'."),
+    (lambda: fit_decay([0, 1, 2], [5, 4, 3], [1.0, 1.0]),
+     "The 'loq' parameter of fit_decay must be a number or one per value (3). Got 'shape (2,)'."),
+    (lambda: fit_decay([0, 7, 14, 21, 28], [6.1, 4.5, 3.3, 1.8, 1.0], loq=1.5).time_below("LOD"),
+     "The 'threshold' parameter of DecayFit.time_below must be a finite log10 concentration. Got 'LOD'."),
+])
+def test_values_that_are_not_numbers_get_the_standard_message(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message

@@ -40,6 +40,22 @@ def test_precaution_period_by_hand():
         recommend_precaution_period(100.0, margin_days=-1)
 
 
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: recommend_precaution_period("120 days"),
+     "The 'upper_clearance_days' parameter of recommend_precaution_period must be a number of days >= 0 "
+     "(inf if not reached). Got '120 days'."),
+    (lambda: recommend_precaution_period(120.0, margin_days=None),
+     "The 'margin_days' parameter of recommend_precaution_period must be a number of days >= 0. Got None."),
+    (lambda: recommend_precaution_period(120.0, percentile="95%"),
+     "The 'percentile' parameter of recommend_precaution_period must be in (0, 1). Got '95%'."),
+])
+def test_values_that_are_not_numbers_get_the_standard_message(call, message):
+    with pytest.raises(ValueError) as exc:
+        call()
+    assert str(exc.value) == message
+
+
 def test_semen_recommendation_from_defaults_next_to_labels(defaults):
     k = defaults.kinetics()["semen"]
     p95 = kinetics_clearance_quantile(k, defaults.default_assay(), 0.95, n=50_000, rng=1)

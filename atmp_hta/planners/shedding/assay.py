@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from atmp_hta.exceptions import invalid
+from atmp_hta.planners.shedding._checks import number, numbers, whole
 
 __all__ = [
     "Assay",
@@ -57,10 +58,8 @@ def detection_probability(copies_per_reaction, replicates=1):
     0.950213
     """
     where = "detection_probability"
-    lam = np.asarray(copies_per_reaction, dtype=float)
-    if not np.all(np.isfinite(lam)) or np.any(lam < 0):
-        raise invalid("copies_per_reaction", "finite numbers >= 0", _show(lam), where)
-    k = _check_replicates(replicates, where)
+    lam = _non_negative(copies_per_reaction, "copies_per_reaction", where)
+    k = whole(replicates, "replicates", where)
     out = -np.expm1(-k * lam)
     return float(out) if out.ndim == 0 else out
 
@@ -98,10 +97,10 @@ def limit_of_detection(probability=0.95, replicates=1):
     0.6931
     """
     where = "limit_of_detection"
-    p = float(probability)
+    p = number(probability, "probability", "in (0, 1)", where)
     if not 0.0 < p < 1.0:
         raise invalid("probability", "in (0, 1)", probability, where)
-    k = _check_replicates(replicates, where)
+    k = whole(replicates, "replicates", where)
     return float(-np.log1p(-p) / k)
 
 
@@ -117,17 +116,26 @@ def sample_ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_vol
     >>> sample_ml_per_reaction(0.2, 100, 10)  # 0.2 mL extracted, eluted in 100 µL, 10 µL template
     0.02
     """
-    where = "sample_ml_per_reaction"
+    return _ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery,
+                            "sample_ml_per_reaction")
+
+
+def _ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery, where):
+    """Checked v = extraction × recovery × template / elution; errors name ``where``, the function called."""
+    volumes = {}
     for name, value in (("extraction_volume_ml", extraction_volume_ml), ("elution_volume_ul", elution_volume_ul),
                         ("template_volume_ul", template_volume_ul)):
-        if not (np.isfinite(value) and value > 0):
+        v = number(value, name, "a number > 0", where)
+        if not (np.isfinite(v) and v > 0):
             raise invalid(name, "a number > 0", value, where)
-    if template_volume_ul > elution_volume_ul:
+        volumes[name] = v
+    if volumes["template_volume_ul"] > volumes["elution_volume_ul"]:
         raise invalid("template_volume_ul", f"at most elution_volume_ul ({elution_volume_ul})",
                       template_volume_ul, where)
-    if not (np.isfinite(recovery) and 0 < recovery <= 1):
+    r = number(recovery, "recovery", "in (0, 1]", where)
+    if not (np.isfinite(r) and 0 < r <= 1):
         raise invalid("recovery", "in (0, 1]", recovery, where)
-    return float(extraction_volume_ml * recovery * template_volume_ul / elution_volume_ul)
+    return float(volumes["extraction_volume_ml"] * r * volumes["template_volume_ul"] / volumes["elution_volume_ul"])
 
 
 def copies_per_reaction_from_ml(copies_per_ml, extraction_volume_ml, elution_volume_ul, template_volume_ul,
@@ -139,11 +147,9 @@ def copies_per_reaction_from_ml(copies_per_ml, extraction_volume_ml, elution_vol
     >>> float(copies_per_reaction_from_ml(150.0, 0.2, 100, 10))
     3.0
     """
-    v = sample_ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery)
-    c = np.asarray(copies_per_ml, dtype=float)
-    if np.any(c < 0) or not np.all(np.isfinite(c)):
-        raise invalid("copies_per_ml", "finite numbers >= 0", _show(c), "copies_per_reaction_from_ml")
-    out = c * v
+    where = "copies_per_reaction_from_ml"
+    v = _ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery, where)
+    out = _non_negative(copies_per_ml, "copies_per_ml", where) * v
     return float(out) if out.ndim == 0 else out
 
 
@@ -157,11 +163,9 @@ def copies_per_ml_from_reaction(copies_per_reaction, extraction_volume_ml, eluti
     >>> round(float(copies_per_ml_from_reaction(limit_of_detection(), 0.2, 100, 10)), 2)  # LOD95 in copies/mL
     149.79
     """
-    v = sample_ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery)
-    lam = np.asarray(copies_per_reaction, dtype=float)
-    if np.any(lam < 0) or not np.all(np.isfinite(lam)):
-        raise invalid("copies_per_reaction", "finite numbers >= 0", _show(lam), "copies_per_ml_from_reaction")
-    out = lam / v
+    where = "copies_per_ml_from_reaction"
+    v = _ml_per_reaction(extraction_volume_ml, elution_volume_ul, template_volume_ul, recovery, where)
+    out = _non_negative(copies_per_reaction, "copies_per_reaction", where) / v
     return float(out) if out.ndim == 0 else out
 
 
@@ -199,14 +203,18 @@ class Assay:
     name: str = "qPCR"
 
     def __post_init__(self):
-        sample_ml_per_reaction(self.extraction_volume_ml, self.elution_volume_ul, self.template_volume_ul,
-                               self.recovery)
-        _check_replicates(self.replicates, "Assay")
-        if not (np.isfinite(self.loq_copies_per_ml) and self.loq_copies_per_ml > 0):
-            raise invalid("loq_copies_per_ml", "a number > 0", self.loq_copies_per_ml, "Assay")
+        where = "Assay"
+        _ml_per_reaction(self.extraction_volume_ml, self.elution_volume_ul, self.template_volume_ul,
+                         self.recovery, where)
+        whole(self.replicates, "replicates", where)
+        loq = number(self.loq_copies_per_ml, "loq_copies_per_ml", "a number > 0", where)
+        if not (np.isfinite(loq) and loq > 0):
+            raise invalid("loq_copies_per_ml", "a number > 0", self.loq_copies_per_ml, where)
         lod = self.lod_copies_per_reaction
-        if lod is not None and not (np.isfinite(lod) and lod > 0):
-            raise invalid("lod_copies_per_reaction", "a number > 0 or None", lod, "Assay")
+        if lod is not None:
+            v = number(lod, "lod_copies_per_reaction", "a number > 0 or None", where)
+            if not (np.isfinite(v) and v > 0):
+                raise invalid("lod_copies_per_reaction", "a number > 0 or None", lod, where)
 
     @property
     def ml_per_reaction(self) -> float:
@@ -239,10 +247,11 @@ class Assay:
         return float(out) if out.ndim == 0 else out
 
 
-def _check_replicates(replicates, where):
-    if isinstance(replicates, bool) or not float(replicates).is_integer() or replicates < 1:
-        raise invalid("replicates", "a whole number >= 1", replicates, where)
-    return int(replicates)
+def _non_negative(values, name, where):
+    arr = numbers(values, name, "finite numbers >= 0", where)
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise invalid(name, "finite numbers >= 0", _show(arr), where)
+    return arr
 
 
 def _show(arr):

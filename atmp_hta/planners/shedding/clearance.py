@@ -25,7 +25,9 @@ import pandas as pd
 from scipy import stats
 
 from atmp_hta.exceptions import invalid
-from atmp_hta.planners.shedding.kinetics import _check_subject_order, _list
+from atmp_hta.planners.shedding._checks import number, numbers, whole
+from atmp_hta.planners.shedding._checks import shown as _list
+from atmp_hta.planners.shedding.kinetics import _check_subject_order
 
 __all__ = ["clearance_times", "clearance_kernel", "clearance_km", "ClearanceKM", "MISSING_RULES"]
 
@@ -180,13 +182,11 @@ def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
     1       b                  NaN             NaN    False            14.0
     """
     where = "clearance_times"
-    n = consecutive
-    if isinstance(n, bool) or not float(n).is_integer() or n < 1:
-        raise invalid("consecutive", "a whole number >= 1", consecutive, where)
+    n = whole(consecutive, "consecutive", where)
     if missing not in MISSING_RULES:
         raise invalid("missing", f"one of {MISSING_RULES}", missing, where)
     subj = np.asarray(subject).ravel()
-    t = np.asarray(time, dtype=float).ravel()
+    t = numbers(time, "time", "finite numbers >= 0", where).ravel()
     d = _as_detected(detected, where)
     if not (subj.size == t.size == d.size):
         raise _length_error(subj.size, t.size, d.size, where)
@@ -295,9 +295,10 @@ class ClearanceKM:
 
     def quantile(self, p):
         """Smallest time by which a fraction ``p`` of subjects has cleared (``inf`` if not reached)."""
-        if not 0.0 < float(p) < 1.0:
+        q = number(p, "p", "in (0, 1)", "ClearanceKM.quantile")
+        if not 0.0 < q < 1.0:
             raise invalid("p", "in (0, 1)", p, "ClearanceKM.quantile")
-        return _first_at_or_below(self._event_times, self._survival, 1.0 - float(p))
+        return _first_at_or_below(self._event_times, self._survival, 1.0 - q)
 
     def median_text(self, unit="days"):
         """The median and its interval for display, a limit that is not reached written out in words.
@@ -409,7 +410,7 @@ def clearance_km(table, time_column="clearance_time", confidence=0.95):
     where = "clearance_km"
     if time_column not in ("clearance_time", "first_negative_time"):
         raise invalid("time_column", "'clearance_time' or 'first_negative_time'", time_column, where)
-    if not 0.0 < float(confidence) < 1.0:
+    if not 0.0 < number(confidence, "confidence", "in (0, 1)", where) < 1.0:
         raise invalid("confidence", "in (0, 1)", confidence, where)
     missing = {time_column, "cleared", "censoring_time"} - set(table.columns)
     if missing:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from atmp_hta.exceptions import invalid
+from atmp_hta.planners.shedding._checks import number, numbers, whole
 from atmp_hta.planners.shedding.assay import Assay
 from atmp_hta.planners.shedding.clearance import MISSING_RULES, _rule_finish, _rule_start, _rule_step
 
@@ -79,15 +80,15 @@ class MatrixKinetics:
         w = f"MatrixKinetics({self.matrix!r})"
         for name in ("peak_day", "decay_log10_per_day", "rise_log10_per_day"):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v > 0):
+            if not (np.isfinite(number(v, name, "a number > 0", w)) and v > 0):
                 raise invalid(name, "a number > 0", v, w)
         for name in ("peak_log10_sd", "peak_day_log_sd", "decay_log_sd", "residual_sd"):
             v = getattr(self, name)
-            if not (np.isfinite(v) and v >= 0):
+            if not (np.isfinite(number(v, name, "a number >= 0", w)) and v >= 0):
                 raise invalid(name, "a number >= 0", v, w)
-        if not np.isfinite(self.peak_log10):
+        if not np.isfinite(number(self.peak_log10, "peak_log10", "a finite log10 concentration", w)):
             raise invalid("peak_log10", "a finite log10 concentration", self.peak_log10, w)
-        if not 0.0 <= self.fraction_shedding <= 1.0:
+        if not 0.0 <= number(self.fraction_shedding, "fraction_shedding", "in [0, 1]", w) <= 1.0:
             raise invalid("fraction_shedding", "in [0, 1]", self.fraction_shedding, w)
 
 
@@ -126,42 +127,56 @@ class StudyDesign:
     name: str = "design"
 
     def __post_init__(self):
-        w = "StudyDesign"
-        if isinstance(self.n_patients, bool) or not float(self.n_patients).is_integer() or self.n_patients < 1:
-            raise invalid("n_patients", "a whole number >= 1", self.n_patients, w)
-        if len(self.matrices) == 0 or len(set(self.matrices)) != len(self.matrices):
-            raise invalid("matrices", "a non-empty list of distinct names", list(self.matrices), w)
-        if isinstance(self.consecutive, bool) or not float(self.consecutive).is_integer() or self.consecutive < 1:
-            raise invalid("consecutive", "a whole number >= 1", self.consecutive, w)
-        if self.missing not in MISSING_RULES:
-            raise invalid("missing", f"one of {MISSING_RULES}", self.missing, w)
-        if not 0.0 <= self.p_missing < 1.0:
-            raise invalid("p_missing", "in [0, 1)", self.p_missing, w)
-        if not (np.isfinite(self.rule_start_day) and self.rule_start_day >= 0):
-            raise invalid("rule_start_day", "a number of days >= 0", self.rule_start_day, w)
+        _check_design(self.n_patients, self.matrices, self.consecutive, self.missing, self.p_missing,
+                      self.rule_start_day, "StudyDesign")
         self.visit_matrix()  # validates the schedule
 
     def visits_for(self, matrix) -> np.ndarray:
         v = self.visits_days[matrix] if isinstance(self.visits_days, Mapping) else self.visits_days
-        return np.asarray(v, dtype=float)
+        return numbers(v, "visits_days", f"finite days >= 0 for {matrix!r}", "StudyDesign")
 
     def visit_matrix(self) -> np.ndarray:
         """Visit days as an (M, V) array, NaN-padded where a matrix has fewer visits."""
-        if isinstance(self.visits_days, Mapping):
-            missing = [m for m in self.matrices if m not in self.visits_days]
-            if missing:
-                raise invalid("visits_days", "a schedule for every matrix", f"none for {missing}", "StudyDesign")
-        rows = [self.visits_for(m) for m in self.matrices]
-        for m, v in zip(self.matrices, rows, strict=True):
-            if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v < 0):
-                raise invalid("visits_days", f"finite days >= 0 for {m!r}", _show(v), "StudyDesign")
-            if np.any(np.diff(v) <= 0):
-                raise invalid("visits_days", "sorted strictly ascending", _show(v), "StudyDesign")
-        V = max(v.size for v in rows)
-        out = np.full((len(rows), V), np.nan)
-        for i, v in enumerate(rows):
-            out[i, : v.size] = v
-        return out
+        return _visit_matrix(self.visits_days, self.matrices, "StudyDesign")
+
+
+def _check_design(n_patients, matrices, consecutive, missing, p_missing, rule_start_day, where):
+    """The checks of :class:`StudyDesign`, naming ``where`` (the class, or the function that builds one)."""
+    whole(n_patients, "n_patients", where)
+    if isinstance(matrices, str) or len(matrices) == 0 or len(set(matrices)) != len(matrices):
+        raise invalid("matrices", "a non-empty list of distinct names", matrices, where)
+    whole(consecutive, "consecutive", where)
+    if missing not in MISSING_RULES:
+        raise invalid("missing", f"one of {MISSING_RULES}", missing, where)
+    if not 0.0 <= number(p_missing, "p_missing", "in [0, 1)", where) < 1.0:
+        raise invalid("p_missing", "in [0, 1)", p_missing, where)
+    start = number(rule_start_day, "rule_start_day", "a number of days >= 0", where)
+    if not (np.isfinite(start) and start >= 0):
+        raise invalid("rule_start_day", "a number of days >= 0", rule_start_day, where)
+
+
+def _visit_matrix(visits_days, matrices, where, name="visits_days", schedule=""):
+    """Checked visit days as an (M, V) array, NaN-padded; errors name ``where`` and the argument ``name``
+    (with ``schedule``, e.g. " of schedule 'weekly'", when one argument holds several schedules)."""
+    if isinstance(visits_days, Mapping):
+        missing = [m for m in matrices if m not in visits_days]
+        if missing:
+            raise invalid(name, f"a schedule for every matrix{schedule}", f"none for {missing}", where)
+    rows = []
+    for m in matrices:
+        v = visits_days[m] if isinstance(visits_days, Mapping) else visits_days
+        allowed = f"finite days >= 0 for {m!r}{schedule}"
+        v = numbers(v, name, allowed, where)
+        if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v < 0):
+            raise invalid(name, allowed, _show(v), where)
+        if np.any(np.diff(v) <= 0):
+            raise invalid(name, f"sorted strictly ascending{schedule}", _show(v), where)
+        rows.append(v)
+    V = max(v.size for v in rows)
+    out = np.full((len(rows), V), np.nan)
+    for i, v in enumerate(rows):
+        out[i, : v.size] = v
+    return out
 
 
 @dataclass(frozen=True)
@@ -192,32 +207,42 @@ def true_clearance_days(peak_day, peak_log10, decay_log10_per_day, threshold_log
     return float(out) if out.ndim == 0 else out
 
 
-def _coerce_kinetics(kinetics, matrices):
+def _coerce_kinetics(kinetics, matrices, where):
+    allowed = "a MatrixKinetics for every matrix of the design"
     if isinstance(kinetics, MatrixKinetics):
         kinetics = [kinetics]
     if not isinstance(kinetics, Mapping):
+        try:
+            kinetics = list(kinetics)
+        except TypeError:
+            raise invalid("kinetics", allowed, type(kinetics).__name__, where) from None
+        if not all(isinstance(k, MatrixKinetics) for k in kinetics):
+            raise invalid("kinetics", allowed, [type(k).__name__ for k in kinetics], where)
         kinetics = {k.matrix: k for k in kinetics}
     missing = [m for m in matrices if m not in kinetics]
     if missing:
-        raise invalid("kinetics", "a MatrixKinetics for every matrix of the design", f"none for {missing}",
-                      "simulate_design")
+        raise invalid("kinetics", allowed, f"none for {missing}", where)
     return [kinetics[m] for m in matrices]
 
 
-def _coerce_assays(assays, matrices):
+def _coerce_assays(assays, matrices, where):
     if isinstance(assays, Assay):
         return [assays] * len(matrices)
-    missing = [m for m in matrices if m not in assays]
+    missing = [m for m in matrices if not isinstance(assays, Mapping) or m not in assays]
     if missing:
-        raise invalid("assays", "an Assay or a mapping with one per matrix", f"none for {missing}",
-                      "simulate_design")
+        raise invalid("assays", "an Assay or a mapping with one per matrix", f"none for {missing}", where)
     return [assays[m] for m in matrices]
 
 
-def _coerce_costs(cost, matrices):
+def _coerce_costs(cost, matrices, where):
+    allowed = "numbers >= 0 (one, or a mapping matrix -> number)"
     if isinstance(cost, Mapping):
-        return np.array([float(cost.get(m, 0.0)) for m in matrices])
-    return np.full(len(matrices), float(cost))
+        cost = np.array([number(cost.get(m, 0.0), "cost_per_sample", allowed, where) for m in matrices])
+    else:
+        cost = np.full(len(matrices), number(cost, "cost_per_sample", allowed, where))
+    if np.any(~np.isfinite(cost) | (cost < 0)):
+        raise invalid("cost_per_sample", allowed, cost.tolist(), where)
+    return cost
 
 
 def simulate_design(design, kinetics, assays, n_studies=1000, cost_per_sample=0.0, peak_tolerance_log10=0.5,
@@ -278,16 +303,22 @@ def simulate_design(design, kinetics, assays, n_studies=1000, cost_per_sample=0.
     where = "simulate_design"
     if not isinstance(design, StudyDesign):
         raise invalid("design", "a StudyDesign", type(design).__name__, where)
-    if isinstance(n_studies, bool) or not float(n_studies).is_integer() or n_studies < 1:
-        raise invalid("n_studies", "a whole number >= 1", n_studies, where)
-    if not (np.isfinite(peak_tolerance_log10) and peak_tolerance_log10 >= 0):
+    return _simulate_design(design, kinetics, assays, n_studies, cost_per_sample, peak_tolerance_log10,
+                            keep_studies, rng, where)
+
+
+def _simulate_design(design, kinetics, assays, n_studies, cost_per_sample, peak_tolerance_log10, keep_studies,
+                     rng, where):
+    """:func:`simulate_design` with its errors naming ``where``, the function the user called."""
+    n_studies = whole(n_studies, "n_studies", where)
+    tol = number(peak_tolerance_log10, "peak_tolerance_log10", "a number >= 0", where)
+    if not (np.isfinite(tol) and tol >= 0):
         raise invalid("peak_tolerance_log10", "a number >= 0", peak_tolerance_log10, where)
+    peak_tolerance_log10 = tol
     matrices = list(design.matrices)
-    kin = _coerce_kinetics(kinetics, matrices)
-    asy = _coerce_assays(assays, matrices)
-    cost = _coerce_costs(cost_per_sample, matrices)
-    if np.any(~np.isfinite(cost) | (cost < 0)):
-        raise invalid("cost_per_sample", "numbers >= 0", cost.tolist(), where)
+    kin = _coerce_kinetics(kinetics, matrices, where)
+    asy = _coerce_assays(assays, matrices, where)
+    cost = _coerce_costs(cost_per_sample, matrices, where)
     visits = design.visit_matrix()
     gen = np.random.default_rng(rng)
     subject_stream, visit_stream = gen.spawn(2)
@@ -473,9 +504,14 @@ def compare_schedules(schedules, *, n_patients, matrices, kinetics, assays, n_st
     >>> tab.loc[tab.matrix == "semen", "schedule"].tolist()
     ['weekly', 'monthly']
     """
+    where = "compare_schedules"
     if not isinstance(schedules, Mapping) or len(schedules) == 0:
-        raise invalid("schedules", "a non-empty mapping name -> visit days", type(schedules).__name__,
-                      "compare_schedules")
+        raise invalid("schedules", "a non-empty mapping name -> visit days", type(schedules).__name__, where)
+    # every argument checked here, so that a message names compare_schedules (the function called), the
+    # argument as passed to it and the schedule at fault, not StudyDesign or simulate_design
+    _check_design(n_patients, matrices, consecutive, missing, p_missing, rule_start_day, where)
+    for name, visits in schedules.items():
+        _visit_matrix(visits, matrices, where, name="schedules", schedule=f" (schedule {name!r})")
     seed = rng if rng is None or isinstance(rng, (int, np.integer)) else int(
         np.random.default_rng(rng).integers(2**63))
     if seed is None:
@@ -485,9 +521,8 @@ def compare_schedules(schedules, *, n_patients, matrices, kinetics, assays, n_st
         design = StudyDesign(visits_days=visits, n_patients=n_patients, matrices=matrices, consecutive=consecutive,
                              missing=missing, stop_at_clearance=stop_at_clearance, p_missing=p_missing,
                              rule_start_day=rule_start_day, name=str(name))
-        out.append(simulate_design(design, kinetics, assays, n_studies=n_studies, cost_per_sample=cost_per_sample,
-                                   peak_tolerance_log10=peak_tolerance_log10, keep_studies=False,
-                                   rng=seed).summary)
+        out.append(_simulate_design(design, kinetics, assays, n_studies, cost_per_sample, peak_tolerance_log10,
+                                    False, seed, where).summary)
     return pd.concat(out, ignore_index=True)
 
 

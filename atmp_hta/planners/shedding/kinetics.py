@@ -15,6 +15,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from atmp_hta.exceptions import ModelError, invalid
+from atmp_hta.planners.shedding._checks import number, numbers
+from atmp_hta.planners.shedding._checks import shown as _list
 
 __all__ = [
     "DecayFit",
@@ -310,7 +312,7 @@ class DecayFit:
         20.1
         """
         where = "DecayFit.time_below"
-        L = float(threshold)
+        L = number(threshold, "threshold", "a finite log10 concentration", where)
         if not np.isfinite(L):
             raise invalid("threshold", "a finite log10 concentration", threshold, where)
         p = self.parameters
@@ -321,7 +323,7 @@ class DecayFit:
             if self.model == "bi":
                 return biexponential_crossing_time(p["log10_a"], p["alpha"], p["log10_b"], p["beta"], L)
             return monoexponential_crossing_time(p["intercept"], p["slope"], L)
-        q = float(percentile)
+        q = number(percentile, "percentile", "in (0, 1)", where)
         if not 0.0 < q < 1.0:
             raise invalid("percentile", "in (0, 1)", percentile, where)
         return _percentile_crossing(p["intercept"], p["slope"], p.get("omega_intercept", 0.0),
@@ -459,8 +461,8 @@ def fit_decay(times, log10_values, loq, model="mono", censored=None, *, subject=
 
 
 def _prepare(times, values, loq, censored, subject, model, where):
-    t = np.asarray(times, dtype=float).ravel()
-    y = np.asarray(values, dtype=float).ravel()
+    t = numbers(times, "times", "finite numbers >= 0", where).ravel()
+    y = numbers(values, "log10_values", "numbers (log10 concentrations; NaN where censored)", where).ravel()
     if t.size != y.size:
         raise invalid("log10_values", f"the same length as times ({t.size})", f"length {y.size}", where)
     if t.size == 0:
@@ -468,7 +470,11 @@ def _prepare(times, values, loq, censored, subject, model, where):
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         bad = t[~np.isfinite(t) | (t < 0)]
         raise invalid("times", "finite numbers >= 0", _list(bad), where)
-    lq = np.broadcast_to(np.asarray(loq, dtype=float), t.shape).astype(float)
+    lq = numbers(loq, "loq", "finite (log10 scale)", where)
+    try:
+        lq = np.broadcast_to(lq, t.shape).astype(float)
+    except ValueError:
+        raise invalid("loq", f"a number or one per value ({t.size})", f"shape {lq.shape}", where) from None
     if not np.all(np.isfinite(lq)):
         raise invalid("loq", "finite (log10 scale)", _list(np.asarray(loq)), where)
     if censored is None:
@@ -517,12 +523,6 @@ def _check_subject_order(subj, t, where, strict, name):
         how = "strictly ascending (no repeated visit times)" if strict else "ascending"
         raise invalid(name, f"sorted {how} within each subject", shown, where)
     return codes, first
-
-
-def _list(arr):
-    arr = np.asarray(arr).ravel()
-    vals = [int(v) if isinstance(v, float) and float(v).is_integer() else v for v in arr[:10].tolist()]
-    return vals if arr.size <= 10 else vals + ["..."]
 
 
 def _negloglik_fixed(u, t, y, lq, cens, mean, jac, to_nat, chain):

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from atmp_hta.exceptions import invalid
+from atmp_hta.planners.shedding._checks import number, whole
 from atmp_hta.planners.shedding.assay import Assay
 from atmp_hta.planners.shedding.design import MatrixKinetics, true_clearance_days
 
@@ -83,16 +84,19 @@ def recommend_precaution_period(upper_clearance_days, margin_days=30.0, *, perce
     154.0
     """
     where = "recommend_precaution_period"
-    t = float(upper_clearance_days)
+    allowed = "a number of days >= 0 (inf if not reached)"
+    t = number(upper_clearance_days, "upper_clearance_days", allowed, where)
     if np.isnan(t) or t < 0:
-        raise invalid("upper_clearance_days", "a number of days >= 0 (inf if not reached)", upper_clearance_days,
-                      where)
-    if not (np.isfinite(margin_days) and margin_days >= 0):
+        raise invalid("upper_clearance_days", allowed, upper_clearance_days, where)
+    margin = number(margin_days, "margin_days", "a number of days >= 0", where)
+    if not (np.isfinite(margin) and margin >= 0):
         raise invalid("margin_days", "a number of days >= 0", margin_days, where)
-    if not 0.0 < float(percentile) < 1.0:
+    if not 0.0 < number(percentile, "percentile", "in (0, 1)", where) < 1.0:
         raise invalid("percentile", "in (0, 1)", percentile, where)
-    if not (np.isfinite(round_up_to_days) and round_up_to_days > 0):
+    unit = number(round_up_to_days, "round_up_to_days", "a number of days > 0", where)
+    if not (np.isfinite(unit) and unit > 0):
         raise invalid("round_up_to_days", "a number of days > 0", round_up_to_days, where)
+    round_up_to_days, margin_days = unit, margin
     raw = t + float(margin_days)
     period = float(np.ceil(raw / round_up_to_days - 1e-9) * round_up_to_days) if np.isfinite(raw) else float("inf")
     return PrecautionRecommendation(period_days=period, upper_clearance_days=t, percentile=float(percentile),
@@ -119,10 +123,11 @@ def kinetics_clearance_quantile(kinetics, assay, percentile=0.95, n=200_000, rng
         raise invalid("kinetics", "a MatrixKinetics", type(kinetics).__name__, where)
     if not isinstance(assay, Assay):
         raise invalid("assay", "an Assay", type(assay).__name__, where)
-    if not 0.0 < float(percentile) < 1.0:
+    if not 0.0 < number(percentile, "percentile", "in (0, 1)", where) < 1.0:
         raise invalid("percentile", "in (0, 1)", percentile, where)
+    n = whole(n, "n", where)
     g = np.random.default_rng(rng)
-    z = g.standard_normal((3, int(n)))
+    z = g.standard_normal((3, n))
     peak = kinetics.peak_log10 + kinetics.peak_log10_sd * z[0]
     tau = kinetics.peak_day * np.exp(kinetics.peak_day_log_sd * z[1])
     d = kinetics.decay_log10_per_day * np.exp(kinetics.decay_log_sd * z[2])
