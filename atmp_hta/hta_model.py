@@ -66,7 +66,7 @@ from atmp_hta.cohort import cycle_times, state_values
 from atmp_hta.exceptions import ParameterError, invalid
 from atmp_hta.expressions import parse_expression
 from atmp_hta.life_tables import general_population_survival
-from atmp_hta.params import Expr, Parameter, parameter_names, sample
+from atmp_hta.params import KIND_RANGES, Expr, Parameter, parameter_names, sample
 from atmp_hta.policies import PolicyPack, load_policy
 from atmp_hta.pricing import value_based_price
 from atmp_hta.survival import DISTRIBUTIONS as SURVIVAL_DISTRIBUTIONS
@@ -86,6 +86,10 @@ __all__ = [
     "parameter_quantiles",
     "nmb_model",
     "tornado",
+    "parameter_bounds",
+    "two_way",
+    "one_way_curve",
+    "threshold_analysis",
     "with_price",
 ]
 
@@ -398,14 +402,17 @@ def uncertain_parameters(model: HtaModel) -> list[str]:
 
 
 def parameter_quantiles(model: HtaModel, probabilities=(0.025, 0.975), n_draws: int = 200_000,
-                        rng: int = 20_251_125) -> dict[str, tuple[float, ...]]:
-    """Quantiles of each uncertain parameter, from ``n_draws`` draws of :func:`atmp_hta.params.sample`.
+                        rng: int = 20_251_125, names=None) -> dict[str, tuple[float, ...]]:
+    """Quantiles of each uncertain parameter (or of those in ``names``), from ``n_draws`` draws of
+    :func:`atmp_hta.params.sample`.
 
     Empirical quantiles (of a large fixed-seed sample) keep one distribution code path for every kind of
     distribution, Dirichlet components included; with 200,000 draws the Monte Carlo standard error of a
-    2.5% quantile is about 0.005 standard deviations (normal case).
+    2.5% quantile is about 0.005 standard deviations (normal case). Each parameter is drawn from its own
+    stream, so a parameter's quantiles do not depend on which others are asked for.
     """
-    names = [n for n, p in model.parameters.items() if p.is_uncertain]
+    wanted = None if names is None else {str(n).split(".")[0] for n in names}
+    names = [n for n, p in model.parameters.items() if p.is_uncertain and (wanted is None or n in wanted)]
     draws = sample(model, n_draws, rng=rng, names=names)
     q = np.asarray(probabilities, dtype=float)
     return {k: tuple(float(x) for x in np.quantile(v, q)) for k, v in draws.items()}
@@ -600,4 +607,147 @@ def tornado(model: HtaModel, threshold: float | None = None, probabilities=(0.02
     table = tornado_table(one_way(nmb_model(model, lam), base, ranges))
     table["outcome"] = "incremental_nmb"
     table["threshold"] = lam
+    return table
+
+
+# --------------------------------------------------------------------- two-way and threshold analysis
+def _wtp(model: HtaModel, threshold, where: str) -> float:
+    lam = model.thresholds[-1] if threshold is None else threshold
+    try:
+        lam = float(lam)
+    except (TypeError, ValueError):
+        raise invalid("threshold", "a positive number (willingness to pay per QALY)", threshold, where) from None
+    if not (math.isfinite(lam) and lam > 0):
+        raise invalid("threshold", "a positive number (willingness to pay per QALY)", threshold, where)
+    return lam
+
+
+def _point(model: HtaModel) -> dict[str, float]:
+    return {k: float(v[0]) for k, v in base_values(model).items()}
+
+
+def parameter_bounds(model: HtaModel, name: str, bounds=None, *, probabilities=(0.025, 0.975)) -> tuple[float, float]:
+    """The range over which a deterministic sensitivity analysis varies a parameter of the model file.
+
+    Parameters
+    ----------
+    model : HtaModel
+    name : str
+        A parameter of the model file (a Dirichlet component as ``name.component``).
+    bounds : (low, high), optional
+        Given: checked (finite, low < high, inside the range of the parameter's kind, e.g. [0, 1] for a
+        probability). Omitted: an uncertain parameter's ``probabilities`` quantiles (2.5% and 97.5%, as the
+        tornado), a fixed parameter from 0 to twice its value (within its kind's range).
+
+    Examples
+    --------
+    >>> m = load_hta_model("axicabtagene_ciloleucel_cea.yaml")
+    >>> parameter_bounds(m, "price_axicel")
+    (0.0, 560902.0)
+    >>> parameter_bounds(m, "cure_os_axicel", (0.2, 0.6))
+    (0.2, 0.6)
+    """
+    where = "parameter_bounds"
+    point = _point(model)
+    if not isinstance(name, str) or name not in point:
+        raise invalid("name", f"a parameter of the model file: one of {sorted(point)}", name, where)
+    root, _, component = name.partition(".")
+    spec = model.parameters[root]
+    kind = "fraction" if component else spec.kind
+    low_k, high_k = KIND_RANGES[kind]
+    if bounds is not None:
+        try:
+            low, high = (float(b) for b in bounds)
+        except (TypeError, ValueError):
+            raise invalid("bounds", f"a (low, high) pair of numbers for {name!r}", bounds, where) from None
+        if not (math.isfinite(low) and math.isfinite(high) and low < high):
+            raise invalid("bounds", f"finite numbers with low < high for {name!r}", (low, high), where)
+        if low < low_k or high > high_k:
+            raise invalid("bounds", f"inside [{low_k:g}, {high_k:g}] for {name!r} (a {kind} parameter)",
+                          (low, high), where)
+        return low, high
+    if spec.is_uncertain:
+        low, high = parameter_quantiles(model, probabilities, names=[name])[name]
+        return float(low), float(high)
+    value = point[name]
+    if value == 0:
+        raise invalid("bounds", f"given for {name!r}: it is fixed at 0, so it has no default range", None, where)
+    low, high = sorted((0.0, 2.0 * value))
+    return max(low, low_k), min(high, high_k)
+
+
+def two_way(model: HtaModel, x: str, y: str, *, x_bounds=None, y_bounds=None, threshold: float | None = None,
+            n_points=(21, 21)) -> pd.DataFrame:
+    """Two-way sensitivity of the incremental NMB (intervention vs comparator) at ``threshold`` over a grid.
+
+    ``x`` and ``y`` are any two parameters of the model file, varied over ``x_bounds`` and ``y_bounds``
+    (default: :func:`parameter_bounds`), every other parameter at its point value; the whole grid and the base
+    case go through the model in one vectorised call (:func:`atmp_hta.sensitivity.two_way`).
+
+    Returns
+    -------
+    DataFrame
+        The :func:`atmp_hta.sensitivity.two_way` table (``x_parameter, x_value, y_parameter, y_value, outcome,
+        result, x_base_value, y_base_value, base_result``; ``outcome`` is ``incremental_nmb``) with a ``wtp``
+        column; :func:`atmp_hta.sensitivity.two_way_contour` gives its NMB = 0 line.
+
+    Notes
+    -----
+    result = λ (E_int − E_comp) − (C_int − C_comp) at each grid point, λ = ``threshold`` (default: the
+    policy pack's upper threshold).
+    """
+    from atmp_hta import sensitivity
+
+    where = "two_way"
+    lam = _wtp(model, threshold, where)
+    if x == y:
+        raise invalid("y", "a parameter other than x", y, where)
+    xb = parameter_bounds(model, x, x_bounds)
+    yb = parameter_bounds(model, y, y_bounds)
+    table = sensitivity.two_way(nmb_model(model, lam), _point(model), (x, *xb), (y, *yb), n_points=n_points)
+    table["wtp"] = lam
+    return table
+
+
+def one_way_curve(model: HtaModel, parameter: str, *, bounds=None, threshold: float | None = None,
+                  n_points: int = 101) -> pd.DataFrame:
+    """The incremental NMB at ``threshold`` as one parameter moves over ``bounds``, the others at point values.
+
+    Returns the :func:`atmp_hta.sensitivity.one_way` table (``parameter, point, value, base_value, outcome,
+    result, base_result``; ``n_points`` evenly spaced values) with a ``wtp`` column: the curve a threshold
+    chart draws.
+    """
+    from atmp_hta import sensitivity
+
+    where = "one_way_curve"
+    lam = _wtp(model, threshold, where)
+    bounds = parameter_bounds(model, parameter, bounds)
+    table = sensitivity.one_way(nmb_model(model, lam), _point(model), {parameter: bounds}, n_points=n_points)
+    table["wtp"] = lam
+    return table
+
+
+def threshold_analysis(model: HtaModel, parameter: str, *, bounds=None, threshold: float | None = None,
+                       n_points: int = 201) -> pd.DataFrame:
+    """Values of one parameter at which the incremental NMB at ``threshold`` is zero (the ICER equals it).
+
+    The parameter moves over ``bounds`` (default: :func:`parameter_bounds`), the others at their point values;
+    crossings are bracketed on a vectorised grid of ``n_points`` and refined with Brent's method
+    (:func:`atmp_hta.sensitivity.threshold_analysis`). For the intervention's price this is the deterministic
+    value-based price: λ ΔE − (ΔC − price) at the point values.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``parameter, threshold, outcome, target, direction, base_value, wtp``: one row per crossing
+        (``threshold`` is the parameter's value there), empty if the NMB does not change sign within ``bounds``.
+    """
+    from atmp_hta import sensitivity
+
+    where = "threshold_analysis"
+    lam = _wtp(model, threshold, where)
+    bounds = parameter_bounds(model, parameter, bounds)
+    table = sensitivity.threshold_analysis(nmb_model(model, lam), _point(model), parameter, bounds,
+                                           outcome="incremental_nmb", n_points=n_points)
+    table["wtp"] = lam
     return table

@@ -18,13 +18,18 @@ from atmp_hta.hta_model import (
     evaluate_cea,
     evaluate_values,
     load_hta_model,
+    one_way_curve,
+    parameter_bounds,
     parameter_quantiles,
     parse_hta_model,
+    threshold_analysis,
     tornado,
+    two_way,
     uncertain_parameters,
 )
 from atmp_hta.life_tables import general_population_survival
 from atmp_hta.params import sample
+from atmp_hta.sensitivity import two_way_contour
 from atmp_hta.voi import evpi
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -197,3 +202,79 @@ def test_tornado_varies_every_uncertain_parameter(model):
     assert (row.low_value, row.high_value) == pytest.approx(q["u_pf"])
     assert row.low_value < 0.80 < row.high_value
     assert list(table["swing"]) == sorted(table["swing"], reverse=True)
+
+
+# ------------------------------------------------------------------------- two-way and threshold analysis
+def _direct_nmb(model, lam, **changes):
+    """Incremental NMB with the model evaluated directly at the point values, some parameters changed."""
+    values = {k: np.array([float(v[0])]) for k, v in base_values(model).items()}
+    values.update({k: np.array([float(v)]) for k, v in changes.items()})
+    r = evaluate_values(model, values)
+    a, b = r["axi-cel"], r["salvage chemotherapy"]
+    return float(lam * (a["effect"][0] - b["effect"][0]) - (a["cost"][0] - b["cost"][0]))
+
+
+def test_two_way_grid_equals_the_model_evaluated_directly(model):
+    t = two_way(model, "price_axicel", "cure_pfs_axicel", n_points=(5, 4))
+    assert len(t) == 20 and set(t.outcome) == {"incremental_nmb"} and (t.wtp == 30_000).all()
+    # default ranges: a fixed parameter from 0 to twice its value; an uncertain one its 95% interval
+    np.testing.assert_allclose(np.unique(t.x_value), np.linspace(0, 2 * 280_451, 5))
+    np.testing.assert_allclose(np.unique(t.y_value), np.linspace(*parameter_quantiles(model)["cure_pfs_axicel"], 4))
+    for row in t.iloc[[0, 7, 13, 19]].itertuples():
+        want = _direct_nmb(model, 30_000, price_axicel=row.x_value, cure_pfs_axicel=row.y_value)
+        assert row.result == pytest.approx(want, rel=1e-12)
+    assert t.base_result.iloc[0] == pytest.approx(_direct_nmb(model, 30_000), rel=1e-12)
+    assert (t.x_base_value == 280_451).all()
+    # the price is paid once at time 0, undiscounted: each price step lowers the NMB by exactly that step
+    steps = t.pivot(index="x_value", columns="y_value", values="result").diff().dropna().to_numpy()
+    np.testing.assert_allclose(steps, -2 * 280_451 / 4, rtol=1e-9)
+
+
+def test_two_way_contour_is_where_the_model_gives_zero_nmb(model):
+    t = two_way(model, "price_axicel", "cure_pfs_axicel", n_points=(9, 6), threshold=20_000)
+    seg = two_way_contour(t)
+    assert len(seg) >= 5
+    for x, y in np.r_[seg[["x", "y"]].to_numpy(), seg[["x2", "y2"]].to_numpy()]:
+        assert abs(_direct_nmb(model, 20_000, price_axicel=x, cure_pfs_axicel=y)) < 1.0  # GBP, of NMBs ~ 1e5
+
+
+def test_threshold_price_is_the_deterministic_value_based_price(model):
+    values = {k: np.array([float(v[0])]) for k, v in base_values(model).items()}
+    r = evaluate_values(model, values)
+    d_effect = r["axi-cel"]["effect"][0] - r["salvage chemotherapy"]["effect"][0]
+    d_cost = r["axi-cel"]["cost"][0] - r["salvage chemotherapy"]["cost"][0]
+    for lam in (20_000, 30_000):
+        t = threshold_analysis(model, "price_axicel", threshold=lam)
+        assert len(t) == 1 and t.direction.iloc[0] == "decreasing" and t.wtp.iloc[0] == lam
+        by_hand = lam * d_effect - (d_cost - 280_451)  # price at which lam x dE = dC
+        assert t.threshold.iloc[0] == pytest.approx(by_hand, rel=1e-9)
+        assert 0 < by_hand < 280_451
+
+
+def test_threshold_of_a_cure_fraction_zeroes_the_directly_evaluated_nmb(model):
+    t = threshold_analysis(model, "cure_os_axicel", bounds=(0, 1), threshold=90_000)
+    assert len(t) == 1 and t.direction.iloc[0] == "increasing"
+    assert abs(_direct_nmb(model, 90_000, cure_os_axicel=t.threshold.iloc[0])) < 1e-4
+    assert threshold_analysis(model, "cure_os_axicel", threshold=20_000).empty  # no crossing in the 95% interval
+
+
+def test_one_way_curve_equals_the_model_evaluated_directly(model):
+    c = one_way_curve(model, "u_pf", n_points=7)
+    low, high = parameter_quantiles(model)["u_pf"]
+    np.testing.assert_allclose(c.value, np.linspace(low, high, 7))
+    for row in c.iloc[[0, 3, 6]].itertuples():
+        assert row.result == pytest.approx(_direct_nmb(model, 30_000, u_pf=row.value), rel=1e-12)
+    assert c.base_result.iloc[0] == pytest.approx(_direct_nmb(model, 30_000), rel=1e-12)
+
+
+@pytest.mark.parametrize(("call", "message"), [
+    (lambda m: parameter_bounds(m, "nope"), "'name' parameter of parameter_bounds must be a parameter of the model"),
+    (lambda m: parameter_bounds(m, "cure_os_axicel", (0.2, 1.5)),
+     r"'bounds' parameter of parameter_bounds must be inside \[0, 1\] for 'cure_os_axicel' \(a probability"),
+    (lambda m: parameter_bounds(m, "u_pf", (0.9, 0.1)), "must be finite numbers with low < high"),
+    (lambda m: two_way(m, "u_pf", "u_pf"), "'y' parameter of two_way must be a parameter other than x"),
+    (lambda m: threshold_analysis(m, "price_axicel", threshold=-1), "'threshold' parameter of threshold_analysis"),
+])
+def test_sensitivity_inputs_are_checked(model, call, message):
+    with pytest.raises(ParameterError, match=message):
+        call(model)
