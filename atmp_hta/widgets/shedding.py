@@ -1,26 +1,36 @@
-"""The shedding-study planner dashboard: design sliders, the precaution period next to label periods, the
-study plan (with CSV/Markdown downloads) and, behind a button, the schedules compared by simulation.
+"""The shedding-study planner dashboard: a parameter-set picker, design sliders with a reset, the precaution
+period next to label periods, the study plan (with CSV/Markdown downloads), the current inputs as a parameter file
+and, behind a button, the schedules compared by simulation.
 
 Callbacks only read widget values, validate them (:func:`~atmp_hta.planners.shedding.workbook.check_shedding_inputs`
-on defaults loaded once), call :mod:`atmp_hta.planners.shedding` and :mod:`atmp_hta.planners.shedding_charts`,
-and write widget values. The HTML views below only format the numbers of the package's tables.
+on defaults loaded when the dashboard is built), call :mod:`atmp_hta.planners.shedding` and
+:mod:`atmp_hta.planners.shedding_charts`, and write widget values. The HTML views below only format the numbers
+of the package's tables. The dashboard's state (inputs, plan, recommendation, comparison, error) is held in typed
+traits that other code can observe.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import json
 import math
 import time
+from pathlib import Path
 
 import altair as alt
 import ipywidgets as widgets
 import pandas as pd
+import traitlets
+import yaml
 
 from atmp_hta import charts
 from atmp_hta.planners import shedding_charts
 from atmp_hta.planners.shedding import (
+    PrecautionRecommendation,
+    SheddingDefaults,
+    StudyPlan,
     compare_schedules,
     kinetics_clearance_quantile,
     load_shedding_defaults,
@@ -28,7 +38,14 @@ from atmp_hta.planners.shedding import (
     recommend_precaution_period,
     study_plan,
 )
-from atmp_hta.planners.shedding.workbook import check_shedding_inputs, precaution_for, resolve_defaults_file
+from atmp_hta.planners.shedding.defaults import ASSUMPTION
+from atmp_hta.planners.shedding.workbook import (
+    DEFAULTS_DIR,
+    SheddingInputs,
+    check_shedding_inputs,
+    precaution_for,
+    resolve_defaults_file,
+)
 from atmp_hta.widgets.common import STYLE
 from atmp_hta.widgets.views import error_banner_html
 
@@ -37,6 +54,9 @@ __all__ = [
     "COMPARISON_COLUMNS",
     "PLAN_COLUMNS",
     "SIMULATION_INPUTS",
+    "DESIGN_SLIDERS",
+    "shedding_parameter_sets",
+    "parameters_yaml",
     "format_metric",
     "comparison_html",
     "plan_html",
@@ -45,6 +65,16 @@ __all__ = [
 ]
 
 STUDY_CHOICES = (("200 studies", 200), ("1,000 studies", 1000), ("5,000 studies", 5000))
+#: The design inputs on sliders: name -> (label, low, high, step, readout format or None for whole numbers). The
+#: range widens to take in a parameter file's value outside it.
+DESIGN_SLIDERS = {
+    "n_patients": ("Patients", 1, 200, 1, None),
+    "consecutive": ("Consecutive negatives (N)", 1, 6, 1, None),
+    "rule_start_day": ("Negatives count from day", 0, 56, 1, None),
+    "p_missing": ("Missing samples (fraction)", 0.0, 0.5, 0.01, ".2f"),
+    "risk_percentile": ("Percentile of clearance", 0.5, 0.99, 0.01, ".2f"),
+    "margin_days": ("Margin (days)", 0, 180, 1, None),
+}
 #: The inputs a simulation depends on (a change marks the shown comparison as out of date).
 SIMULATION_INPUTS = ("n_patients", "consecutive", "rule_start_day", "p_missing", "n_studies")
 #: Columns of the comparison table: summary column -> (header, format).
@@ -176,62 +206,147 @@ def _skeleton(spec: dict) -> str:
     return text
 
 
-class SheddingPlannerDashboard:
+# ------------------------------------------------------------------------------------------ parameter files
+def shedding_parameter_sets(directory=None) -> dict[str, tuple[str, SheddingDefaults, dict]]:
+    """Every ``*.yaml`` directly in ``directory`` that the shedding planner's reader accepts.
+
+    Returns ``{path: (label, defaults, document)}`` sorted by file name: the label offered by the picker, the
+    validated :class:`~atmp_hta.planners.shedding.SheddingDefaults` and the file's YAML document (what the
+    download of the inputs starts from). Files of other planners, and invalid files, are left out.
+    """
+    out = {}
+    for path in sorted(Path(directory if directory is not None else DEFAULTS_DIR).glob("*.yaml")):
+        try:
+            defaults = load_shedding_defaults(path)
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError, yaml.YAMLError):
+            continue  # not a shedding defaults file: `atmp-hta validate` or the loader says why
+        out[str(path)] = (f"{path.stem}: {defaults.name}", defaults, document)
+    return out
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML as the bundled files write it: a list of numbers or words on one line."""
+
+
+_Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
+    "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(x, (int, float, str)) for x in data)))
+
+
+def _number(value):
+    """A whole float as an int (``21.0`` -> ``21``), so that a written file reads like the bundled ones."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def parameters_yaml(document: dict, inputs: SheddingInputs, file_name: str) -> str:
+    """The defaults file ``document`` with the inputs' design values in place, as YAML.
+
+    It loads back with :func:`~atmp_hta.planners.shedding.load_shedding_defaults` (and as the workbook's
+    ``defaults_file``) and gives the same plan and precaution period: the plan schedule is listed first (the
+    workbook's default plan schedule). A value that differs from the file's is marked ``source: assumption``,
+    its note giving the file's value and source; every other entry, and ``sources``, are the file's.
+    """
+    doc = copy.deepcopy(document)
+    design = doc["design"]
+    for name in DESIGN_SLIDERS:
+        entry, new = design[name], _number(getattr(inputs, name))
+        if new != entry["value"]:
+            design[name] = {"value": new, "source": ASSUMPTION,
+                            "note": f"set in the shedding-planner dashboard; {file_name} gives {entry['value']!r} "
+                                    f"(source: {entry['source']})"}
+    schedules = design["schedules"]["value"]
+    if next(iter(schedules)) != inputs.plan_schedule:
+        design["schedules"]["value"] = {inputs.plan_schedule: schedules[inputs.plan_schedule],
+                                        **{k: v for k, v in schedules.items() if k != inputs.plan_schedule}}
+    return (f"# Shedding-planner inputs from the dashboard: the values of {file_name} with the dashboard's in place.\n"
+            "# A value set in the dashboard has `source: assumption`; its note gives the file's value and source.\n"
+            "# The first schedule is the plan schedule.\n"
+            + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
+
+
+def _data_uri_link(text: str, mime: str, filename: str, label: str, css: str) -> str:
+    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    return (f'<a class="atmp-download {css}" download="{html.escape(filename)}" '
+            f'href="data:{mime};base64,{payload}">⬇ {html.escape(label)}</a>')
+
+
+_NO_DOWNLOAD = '<span class="atmp-shed-note">Fix the inputs to download them.</span>'
+_PRESS_SIMULATE = ('<div class="atmp-shed-status">Press <b>Simulate schedules</b> to compare the schedules on many '
+                   "simulated studies.</div>")
+
+
+class SheddingPlannerDashboard(traitlets.HasTraits):
     """Sliders for a planned shedding study; every change re-derives the plan and the precaution period
     through the package, and the schedules are compared by simulation behind a button.
 
     Parameters
     ----------
     defaults_file : str or Path, optional
-        Planner defaults (default: the bundled ``parameters/planners/shedding_aav.yaml``).
+        Planner defaults opened first (default: the bundled ``parameters/planners/shedding_aav.yaml``).
     seed : int
         Seed of the simulations and of the clearance percentile (same seed, same numbers).
     n_studies : int
         Simulated studies per schedule offered first (one of 200, 1,000, 5,000).
+    directory : str or Path, optional
+        Folder whose shedding defaults files the picker lists (default: the bundled ``parameters/planners/``).
+
+    Attributes
+    ----------
+    current, plan, recommendation, mitigation, comparison, error, parameter_file
+        Traits (observe them with ``dashboard.observe(callback, names=...)``): the validated inputs, the study
+        plan, the recommended precaution period, its table beside the label periods, the last schedule comparison
+        (None until simulated, or after another file is picked), the message of invalid inputs (None when
+        valid) and the path of the parameter file in use.
     """
 
-    def __init__(self, defaults_file=None, seed: int = 1, n_studies: int = 1000):
-        path = resolve_defaults_file(defaults_file if defaults_file is not None else "shedding_aav.yaml")
-        self.defaults = load_shedding_defaults(path)
-        self.defaults_path = path
+    current = traitlets.Instance(SheddingInputs, allow_none=True)
+    plan = traitlets.Instance(StudyPlan, allow_none=True)
+    recommendation = traitlets.Instance(PrecautionRecommendation, allow_none=True)
+    mitigation = traitlets.Instance(pd.DataFrame, allow_none=True)
+    comparison = traitlets.Instance(pd.DataFrame, allow_none=True)
+    error = traitlets.Unicode(None, allow_none=True)
+    parameter_file = traitlets.Unicode()
+
+    def __init__(self, defaults_file=None, seed: int = 1, n_studies: int = 1000, *, directory=None):
+        super().__init__()
         self.seed = seed
-        self.labels = self.defaults.labels_frame()
-        self.current = None
-        self.plan = None
-        self.recommendation = None
-        self.mitigation = None
-        self.comparison = None
+        self._sets = shedding_parameter_sets(directory)
+        if defaults_file is None and directory is not None and self._sets:
+            path = Path(next(iter(self._sets)))
+        else:
+            path = resolve_defaults_file(defaults_file if defaults_file is not None else "shedding_aav.yaml")
+        if str(path) not in self._sets:  # a file outside the folder: offered too (the loader says if it is bad)
+            defaults = load_shedding_defaults(path)
+            self._sets[str(path)] = (f"{path.stem}: {defaults.name}", defaults,
+                                     yaml.safe_load(path.read_text(encoding="utf-8")))
         self._simulated_with = None
         self._done_text = ""
+        self._holding = False
         self._built: dict = {}
-        design = self.defaults.design
-        schedules = list(self.defaults.schedules())
         style = {"description_width": "190px"}
         layout = widgets.Layout(width="420px")
 
-        self.schedule = widgets.Dropdown(options=schedules, value=schedules[0], description="Plan schedule",
-                                         style=style, layout=layout)
-        self.sliders = {
-            "n_patients": widgets.IntSlider(value=int(design.n_patients.value), min=1, max=200, step=1,
-                                            description="Patients"),
-            "consecutive": widgets.IntSlider(value=int(design.consecutive.value), min=1, max=6, step=1,
-                                             description="Consecutive negatives (N)"),
-            "rule_start_day": widgets.IntSlider(value=int(design.rule_start_day.value), min=0, max=56, step=1,
-                                                description="Negatives count from day"),
-            "p_missing": widgets.FloatSlider(value=float(design.p_missing.value), min=0.0, max=0.5, step=0.01,
-                                             readout_format=".2f", description="Missing samples (fraction)"),
-            "risk_percentile": widgets.FloatSlider(value=float(design.risk_percentile.value), min=0.5, max=0.99,
-                                                   step=0.01, readout_format=".2f",
-                                                   description="Percentile of clearance"),
-            "margin_days": widgets.IntSlider(value=int(design.margin_days.value), min=0, max=180, step=1,
-                                             description="Margin (days)"),
-        }
-        for name, slider in self.sliders.items():
+        self.picker = widgets.Dropdown(options=[(label, p) for p, (label, _, _) in self._sets.items()],
+                                       value=str(path), description="Parameter set",
+                                       style={"description_width": "100px"}, layout=widgets.Layout(width="560px"))
+        self.picker.add_class("atmp-shed-picker")
+        self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the file's values",
+                                           layout=widgets.Layout(width="110px"))
+        self.reset_button.add_class("atmp-shed-reset")
+        self.inputs_download = widgets.HTML()
+        self.schedule = widgets.Dropdown(description="Plan schedule", style=style, layout=layout)
+        self.sliders = {}
+        for name, (label, low, high, step, fmt) in DESIGN_SLIDERS.items():
+            if fmt is None:
+                slider = widgets.IntSlider(min=low, max=high, step=step, description=label)
+            else:
+                slider = widgets.FloatSlider(min=low, max=high, step=step, readout_format=fmt, description=label)
             slider.continuous_update = False
             slider.style = style
             slider.layout = widgets.Layout(width="420px")
             slider.add_class(f"atmp-shed-{name.replace('_', '-')}")
             slider.observe(self._on_change, names="value")
+            self.sliders[name] = slider
         self.schedule.observe(self._on_change, names="value")
 
         self.n_studies = widgets.Dropdown(options=STUDY_CHOICES, value=n_studies, description="Simulate",
@@ -240,18 +355,20 @@ class SheddingPlannerDashboard:
         self.simulate_button = widgets.Button(description="Simulate schedules", icon="play", button_style="primary",
                                               layout=widgets.Layout(width="190px"))
         self.simulate_button.add_class("atmp-simulate")
-        self.progress = widgets.IntProgress(value=0, min=0, max=len(schedules),
+        self.progress = widgets.IntProgress(value=0, min=0, max=1,
                                             layout=widgets.Layout(width="400px", visibility="hidden"))
-        self.status = widgets.HTML('<div class="atmp-shed-status">Press <b>Simulate schedules</b> to compare the '
-                                   "schedules on many simulated studies.</div>")
+        self.status = widgets.HTML(_PRESS_SIMULATE)
+        self.header = widgets.HTML()
         self.banner = widgets.HTML()
         self.mitigation_chart = alt.JupyterChart(_placeholder())
         self.comparison_chart = alt.JupyterChart(_placeholder("Press Simulate schedules to compare them."))
         self.comparison_table = widgets.HTML()
         self.plan_view = widgets.HTML()
         self.download = widgets.HTML()
+        self.picker.observe(lambda change: self.load(change["new"]), names="value")
+        self.reset_button.on_click(lambda _: self.reset())
         self.simulate_button.on_click(lambda _: self.simulate())
-        self.refresh()
+        self.load(path)
 
     # ------------------------------------------------------------------------------------------ state
     def values(self) -> dict:
@@ -264,7 +381,59 @@ class SheddingPlannerDashboard:
         return check_shedding_inputs(self.defaults, defaults_path=str(self.defaults_path), **self.values())
 
     def _on_change(self, change):
+        if not self._holding:
+            self.refresh()
+
+    def load(self, path):
+        """Open a listed parameter file: every input at its values, the last comparison dropped, one recompute."""
+        if self.picker.value != str(path):
+            self.picker.value = str(path)  # fires load again: that call does the work
+            return
+        _, self.defaults, self._document = self._sets[str(path)]
+        self.defaults_path = Path(path)
+        self.labels = self.defaults.labels_frame()
+        self.comparison = None
+        self._simulated_with, self._done_text = None, ""
+        self.comparison_table.value = ""
+        self.status.value = _PRESS_SIMULATE
+        self.comparison_chart.chart = _placeholder("Press Simulate schedules to compare them.")
+        self._built.pop(id(self.comparison_chart), None)
+        self.progress.max = len(self.defaults.schedules())
+        self.header.value = (
+            STYLE + SHEDDING_STYLE + '<div class="atmp-title">Shedding-study planner</div>'
+            '<div class="atmp-subtitle">Plan a vector-shedding study for a viral-vector gene therapy: schedule, '
+            "clearance rule and the precaution period it supports. Defaults: "
+            f'<span class="atmp-shed-set">{html.escape(self.defaults.name)}</span> '
+            f"(<code>{html.escape(self.defaults_path.name)}</code>); every number is computed by "
+            "atmp_hta.planners.shedding.</div>")
+        self.parameter_file = str(path)
+        self._set_inputs()
         self.refresh()
+
+    def reset(self):
+        """Every input back to the parameter file's values (one recompute, not one per widget)."""
+        self._set_inputs()
+        self.refresh()
+
+    def _set_inputs(self):
+        """Schedule and sliders at the file's values, without a recompute per widget."""
+        design = self.defaults.design
+        schedules = list(self.defaults.schedules())
+        self._holding = True
+        try:
+            if list(self.schedule.options) != schedules:
+                self.schedule.options = schedules
+            self.schedule.value = schedules[0]
+            for name, slider in self.sliders.items():
+                low, high = DESIGN_SLIDERS[name][1:3]
+                value = getattr(design, name).value
+                value = int(value) if isinstance(slider, widgets.IntSlider) else float(value)
+                slider.max = max(high, value, slider.value)  # widen first: a narrower range would clamp the value
+                slider.min = min(low, value, slider.value)
+                slider.value = value
+                slider.min, slider.max = min(low, value), max(high, value)
+        finally:
+            self._holding = False
 
     def refresh(self):
         """Re-derive the study plan and the precaution period from the current widget values."""
@@ -279,14 +448,21 @@ class SheddingPlannerDashboard:
                                               basis=f"planning assumptions of {self.defaults_path.name}")
             table = mitigation_table(rec, self.labels)
         except ValueError as exc:  # ParameterError: say what is wrong, keep the last good views
-            self.banner.value = STYLE + SHEDDING_STYLE + error_banner_html(str(exc))
+            self.error = str(exc)
+            self.banner.value = STYLE + SHEDDING_STYLE + error_banner_html(self.error)
+            self.inputs_download.value = _NO_DOWNLOAD
             return
+        self.error = None
         self.current, self.plan, self.recommendation, self.mitigation = inputs, plan, rec, table
         self.banner.value = STYLE + SHEDDING_STYLE + mitigation_banner_html(rec, table)
         self._show(self.mitigation_chart, "mitigation", shedding_charts.mitigation_chart(
             table, title=f"Precaution period ({m}): recommended vs labels"))
         self.plan_view.value = plan_html(plan)
         self.download.value = plan_downloads_html(plan)
+        stem = self.defaults_path.stem
+        self.inputs_download.value = _data_uri_link(
+            parameters_yaml(self._document, inputs, self.defaults_path.name), "application/x-yaml",
+            f"{stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml")
         if self.comparison is not None:
             stale = self._simulation_key(inputs) != self._simulated_with
             self.comparison_table.value = comparison_html(self.comparison, planned=inputs.plan_schedule, stale=stale)
@@ -359,12 +535,6 @@ class SheddingPlannerDashboard:
 
     # ------------------------------------------------------------------------------------------ layout
     def widget(self) -> widgets.Widget:
-        header = widgets.HTML(
-            STYLE + SHEDDING_STYLE + '<div class="atmp-title">Shedding-study planner</div>'
-            '<div class="atmp-subtitle">Plan a vector-shedding study for a viral-vector gene therapy: schedule, '
-            "clearance rule and the precaution period it supports. Defaults: "
-            f"{html.escape(self.defaults.name)}; every number is computed by atmp_hta.planners.shedding.</div>")
-
         def group(text, note=""):
             return widgets.HTML(f'<div class="atmp-shed-group">{text}</div>'
                                 + (f'<div class="atmp-shed-note">{note}</div>' if note else ""))
@@ -391,4 +561,6 @@ class SheddingPlannerDashboard:
             simulate_bar, self.status,
             widgets.HBox([self.comparison_chart, self.comparison_table], layout=widgets.Layout(gap="24px")),
         ])
-        return widgets.VBox([header, self.banner, top, comparison])
+        toolbar = widgets.HBox([self.picker, self.reset_button, self.inputs_download],
+                               layout=widgets.Layout(align_items="center", gap="12px"))
+        return widgets.VBox([self.header, toolbar, self.banner, top, comparison], layout=widgets.Layout(gap="4px"))
