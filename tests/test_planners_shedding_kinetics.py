@@ -1,11 +1,13 @@
 """Tobit decay fits: an independent likelihood maximised with scipy, parameter recovery, closed forms, errors."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 
+from atmp_hta.exceptions import ModelError
 from atmp_hta.planners.shedding import (
     biexponential_crossing_time,
     fit_decay,
@@ -251,3 +253,47 @@ def test_values_that_are_not_numbers_get_the_standard_message(call, message):
     with pytest.raises(ValueError) as exc:
         call()
     assert str(exc.value) == message
+
+
+# ----------------------------------------------------------------------------------------------- exact fits
+
+
+def _exact_cases():
+    t = np.array([0.0, 7, 14, 21])
+    line = 6.0 - t / 7.0                                    # 6, 5, 4, 3 log10: on a line, no noise
+    tb = np.array([0.5, 1, 2, 3, 5, 7, 10, 14, 21, 28])
+    curve = _bi_mean((6.0, 0.5, 4.0, 0.04), tb)             # on a bi-exponential curve
+    subj = np.repeat([0, 1, 2], 4)
+    tm = np.tile(t, 3)
+    return [
+        ("model='mono'", (t, line, 1.0), {}),
+        ("model='mono'", (np.r_[t, 28.0], np.r_[line, np.nan], 2.5), {"censored": [False] * 4 + [True]}),
+        ("model='bi'", (tb, curve, 1.0), {"model": "bi"}),
+        ("between_subject='intercept'", (tm, np.array([6.0, 7.0, 5.5])[subj] - tm / 7.0, 1.0),
+         {"subject": subj, "between_subject": "intercept"}),
+    ]
+
+
+@pytest.mark.parametrize("call, args, kwargs", _exact_cases())
+def test_exact_fit_raises_a_clear_error_without_runtime_warnings(call, args, kwargs):
+    # zero residuals: the likelihood grows without bound as sigma -> 0 (it used to return sigma ~ 1e-13 with
+    # converged=False, NaN standard errors and overflow RuntimeWarnings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ModelError) as exc:
+            fit_decay(*args, **kwargs)
+    message = str(exc.value)
+    assert message.startswith(f"fit_decay({call}) cannot estimate sigma: the quantified log10_values lie exactly "
+                              "on the fitted curve")
+    assert "Try: " in message and "monoexponential_crossing_time" in message
+
+
+def test_nearly_exact_data_still_fit_without_warnings():
+    rng = np.random.default_rng(0)
+    t = np.arange(0.0, 30.0, 3.0)
+    y = 6.0 - 0.1 * t + rng.normal(0, 1e-3, t.size)          # residual SD 0.001 log10: small, not zero
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        fit = fit_decay(t, y, 1.0)
+    assert fit.converged and 5e-4 < fit.sigma < 2e-3
+    assert fit.slope == pytest.approx(np.polyfit(t, y, 1)[0], abs=1e-9)   # least squares when nothing censored

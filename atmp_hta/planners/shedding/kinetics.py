@@ -137,7 +137,9 @@ def tobit_log_likelihood(mu, log10_values, loq, censored, sigma):
 def _tobit_terms(mu, y, loq, cens, sigma):
     """Log-likelihood, d/dμ, d²/dμ², d/dσ per observation."""
     z = (y - mu) / sigma
-    w = (loq - mu) / sigma
+    # w only where censored: the inverse Mills ratio of a quantified value far above the LOQ would overflow
+    # in the branch np.where discards
+    w = np.where(cens, (loq - mu) / sigma, 0.0)
     log_cdf = special.log_ndtr(w)
     mills = np.exp(-0.5 * w * w - _HALF_LOG_2PI - log_cdf)  # φ(w)/Φ(w)
     ll = np.where(cens, log_cdf, -0.5 * z * z - np.log(sigma) - _HALF_LOG_2PI)
@@ -403,7 +405,8 @@ def fit_decay(times, log10_values, loq, model="mono", censored=None, *, subject=
         Negative or non-finite times, unsorted times within a subject, a subject with a single sample,
         LOQ above all values (nothing quantified), too few quantified values for the model.
     ModelError
-        The optimiser failed; the message lists what to try.
+        The optimiser failed, or the quantified values lie exactly on a fitted curve (then σ, the residual
+        SD, has no estimate: the likelihood grows without bound as σ → 0); the message lists what to try.
 
     Notes
     -----
@@ -592,6 +595,19 @@ def _minimise(fun, x0, args, jac=True):
     return res
 
 
+def _refuse_exact_fit(sigma, y, cens, call):
+    """An exact fit has no maximum likelihood: σ → 0 and the likelihood grows without bound."""
+    yq = y[~cens]
+    if sigma <= 1e-6 * max(1.0, float(np.max(np.abs(yq)))):
+        raise ModelError(
+            f"fit_decay({call}) cannot estimate sigma: the quantified log10_values lie exactly on the "
+            f"fitted curve (residual SD {sigma:.1e} log10 on {yq.size} values), so the likelihood has no maximum "
+            "and no standard errors exist. Try: check that log10_values are measurements, not model "
+            "predictions or one profile copied; for noise-free simulated data add the sample-to-sample "
+            "noise; if the curve is known exactly, use monoexponential_crossing_time or "
+            "biexponential_crossing_time with its parameters instead of fitting.")
+
+
 def _start_mono(t, y, cens):
     ok = ~cens
     b, a = np.polyfit(t[ok], y[ok], 1)
@@ -604,6 +620,7 @@ def _fit_mono(t, y, lq, cens, common):
     args = (t, y, lq, cens, _mono_mean, _mono_jac, _mono_to_nat, _mono_chain)
     res = _minimise(_negloglik_fixed, _start_mono(t, y, cens), args)
     nat = _mono_to_nat(res.x)
+    _refuse_exact_fit(nat[-1], y, cens, "model='mono'")
     info = _information(lambda p: _score_nat(p, t, y, lq, cens, _mono_mean, _mono_jac), nat)
     cov, ok = _covariance(info)
     score = _score_nat(nat, t, y, lq, cens, _mono_mean, _mono_jac)
@@ -649,6 +666,7 @@ def _fit_bi(t, y, lq, cens, common):
         raise ModelError("fit_decay(model='bi') did not converge from any start. Try: model='mono', more "
                          "quantified samples in the early phase, or times in days.")
     nat = _bi_to_nat(best.x)
+    _refuse_exact_fit(nat[-1], y, cens, "model='bi'")
     info = _information(lambda p: _score_nat(p, t, y, lq, cens, _bi_mean, _bi_jac), nat)
     cov, ok_cov = _covariance(info)
     ok_cov = _converged(_score_nat(nat, t, y, lq, cens, _bi_mean, _bi_jac), cov, ok_cov)
@@ -790,6 +808,7 @@ def _fit_mixed(t, y, lq, cens, subj, between, n_points, common):
         raise ModelError("fit_decay(between_subject=...) did not converge. Try: between_subject='intercept', "
                          "more samples per subject, or check that loq is on the log10 scale.")
     nat = to_nat(res.x)
+    _refuse_exact_fit(nat[2], y, cens, f"between_subject={between!r}")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         info = _numeric_hessian(lambda p: -lik.log_likelihood(p), nat)
     cov, ok = _covariance(info)
