@@ -70,3 +70,6 @@ def test_bad_input():
         calibrate_fix_abr([5.0, 5.0], [1.0, 2.0])
     with pytest.raises(ParameterError, match="The 'dispersion' parameter of predict_abr must be >= 0"):
         predict_abr(30.0, 0.4, 1.0, -1.0, A, B)
+    # the FIX level is checked by the function called, not by the helper that computes the mean ABR
+    with pytest.raises(ParameterError, match=r"^The 'fix' parameter of prob_abr_at_most must be > 0\. Got -5\.0\.$"):
+        prob_abr_at_most(2.0, -5.0, 1.0, 0.5, A, B)

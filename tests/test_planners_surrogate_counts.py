@@ -310,6 +310,31 @@ def test_more_dispersion_needs_more_patients(k1, k2):
             "The 'rate_control' parameter of negbin_sample_size must be > 0.",
         ),
         (lambda: poisson_rate_test([0, 0], [1.0, 1.0]), "must be at least one event in total"),
+        # errors raised while a public function calls another name the function the user called
+        (
+            lambda: poisson_sample_size(3.0, 1.0, 1.0),
+            "The 'rate_ratio' parameter of poisson_sample_size must be different from rate_ratio_null (1.0).",
+        ),
+        (
+            lambda: poisson_sample_size(3.0, 0.7, 1.0, power=0.01),
+            "The 'power' parameter of poisson_sample_size must be in (alpha, 1). Got 0.01.",
+        ),
+        (
+            lambda: negbin_sample_size_table(4.0, [0.5, 1.0], [0.5], 1.0),
+            "The 'rate_ratios' parameter of negbin_sample_size_table must be different from rate_ratio_null",
+        ),
+        (
+            lambda: negbin_sample_size_table(4.0, [0.5], [-1.0], 1.0),
+            "The 'dispersions' parameter of negbin_sample_size_table must be >= 0. Got -1.0.",
+        ),
+        (
+            lambda: negbin_sample_size_table(4.0, [0.5], [1.0], 1.0, powers=[0.01]),
+            "The 'powers' parameter of negbin_sample_size_table must be in (alpha, 1). Got 0.01.",
+        ),
+        (
+            lambda: negbin_sample_size_table(4.0, [0.5], [1.0], 1.0, approaches=[5]),
+            "The 'approaches' parameter of negbin_sample_size_table must be one of (1, 2, 3). Got 5.",
+        ),
         (
             lambda: poisson_rate_test([1.5, 2], [1.0, 1.0]),
             "The 'counts' parameter of poisson_rate_test must be two non-negative integers",

@@ -147,5 +147,10 @@ def test_power_table_rows_are_leadin_power_and_rise_with_n():
     # the wider margin is the easier hypothesis
     sup, ni = (table[table["margin"] == m]["power"].to_numpy() for m in (1.0, 1.8))
     assert np.all(ni > sup)
-    with pytest.raises(ParameterError, match="'rate_ratio' parameter of leadin_power must be < margin"):
+    # errors name the function called (leadin_power_table) and its own parameter names
+    with pytest.raises(ParameterError, match="'rate_ratio' parameter of leadin_power_table must be < margin"):
         leadin_power_table(n, margins=[0.4], rate_ratio=0.5, **HOPE_B)
+    with pytest.raises(ParameterError, match=r"^The 'n_values' parameter of leadin_power_table must be an integer"):
+        leadin_power_table([0, 5], rate_ratio=0.5, **HOPE_B)
+    with pytest.raises(ParameterError, match="The 'alpha' parameter of leadin_power_table must be in"):
+        leadin_power_table(n, rate_ratio=0.5, alpha=1.5, **HOPE_B)

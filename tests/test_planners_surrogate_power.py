@@ -201,6 +201,36 @@ def test_power_at_or_below_alpha_is_refused_with_the_project_message():
             "The 'gmr' parameter of gmr_sample_size must be a positive number other than 1",
         ),
         (lambda: log_sd_from_cv(-0.1), "The 'cv' parameter of log_sd_from_cv must be > 0. Got -0.1."),
+        # errors raised while a public function calls another name the function the user called
+        (lambda: gmr_sample_size(1.5, -0.1), "The 'cv' parameter of gmr_sample_size must be > 0. Got -0.1."),
+        (
+            lambda: gmr_sample_size(1.5, 0.3, power=0.01),
+            "The 'power' parameter of gmr_sample_size must be in (alpha, 1). Got 0.01.",
+        ),
+        (
+            lambda: gmr_sample_size(0.8, 0.3, alternative="greater"),
+            "The 'gmr' parameter of gmr_sample_size must be > 1 for alternative='greater'. Got 0.8.",
+        ),
+        (
+            lambda: gmr_sample_size(1.5, 0.3, design="crossover"),
+            "The 'design' parameter of gmr_sample_size must be one of",
+        ),
+        (
+            lambda: power_curve_table([0.5], [1, 10]),
+            "The 'n_values' parameter of power_curve_table must be >= 2. Got 1.0.",
+        ),
+        (
+            lambda: power_curve_table([0.5], [10], alpha=2.0),
+            "The 'alpha' parameter of power_curve_table must be in (0, 1). Got 2.0.",
+        ),
+        (
+            lambda: sample_size_table([0.0, 0.5]),
+            "The 'effect_sizes' parameter of sample_size_table must be a non-zero number",
+        ),
+        (
+            lambda: sample_size_table([0.5], powers=[0.9, 0.01]),
+            "The 'powers' parameter of sample_size_table must be in (alpha, 1). Got 0.01.",
+        ),
     ],
 )
 def test_bad_input_names_the_parameter(call, message):

@@ -174,6 +174,36 @@ def test_protocol_synopsis_refuses_bad_endpoints():
         )
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            {"rate_ratio_expected": 1.2},
+            "The 'rate_ratio_expected' parameter of haemophilia_b_synopsis must be in (0, 1). Got 1.2.",
+        ),
+        ({"abr_dispersion": -1.0}, "The 'abr_dispersion' parameter of haemophilia_b_synopsis must be >= 0."),
+        (
+            {"noninferiority_margin": 0.9},
+            "The 'noninferiority_margin' parameter of haemophilia_b_synopsis must be > 1.",
+        ),
+        (
+            {"fix_null_geometric_mean_iu_dl": 40.0},
+            "The 'fix_null_geometric_mean_iu_dl' parameter of haemophilia_b_synopsis must be below the expected",
+        ),
+        (
+            {"fix_abr_calibration_fix": [5.0, 5.0]},
+            "The 'fix_abr_calibration_fix' parameter of haemophilia_b_synopsis must be at least two distinct",
+        ),
+    ],
+)
+def test_synopsis_errors_name_the_planner_parameter_not_the_kernel(change, message):
+    # before, these surfaced from the kernels as e.g. "The 'rate_ratio' parameter of leadin_sample_size ..."
+    with pytest.raises(ParameterError) as err:
+        haemophilia_b_synopsis(read_planner_parameters(YAML) | change)
+    assert message in str(err.value)
+    assert err.value.field == next(iter(change))
+
+
 def test_parameter_file_needs_sources(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("parameters:\n  x: {value: 1}\n", encoding="utf-8")

@@ -65,8 +65,11 @@ def abr_mean_from_fix(fix, intercept, slope):
     >>> round(float(abr_mean_from_fix(30.0, *calibrate_fix_abr([3.16, 30.0], [0.6, 0.1]))), 6)
     0.1
     """
-    f = check_positive("fix", fix, "abr_mean_from_fix")
-    return np.exp(float(intercept) + float(slope) * np.log(f))
+    return _abr_mean(check_positive("fix", fix, "abr_mean_from_fix"), intercept, slope)
+
+
+def _abr_mean(fix, intercept, slope):
+    return np.exp(float(intercept) + float(slope) * np.log(fix))
 
 
 def prob_abr_at_most(abr, fix, years, dispersion, intercept, slope):
@@ -99,7 +102,7 @@ def prob_abr_at_most(abr, fix, years, dispersion, intercept, slope):
     x = check_positive("abr", abr, where, allow_zero=True)
     t = float(check_positive("years", years, where))
     k = float(check_positive("dispersion", dispersion, where, allow_zero=True))
-    mean = abr_mean_from_fix(fix, intercept, slope) * t
+    mean = _abr_mean(check_positive("fix", fix, where), intercept, slope) * t
     count = np.floor(x * t + 1e-9)
     out = _count_cdf(count, mean, k)
     return out[()] if np.ndim(out) == 0 else out

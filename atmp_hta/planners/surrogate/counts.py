@@ -110,33 +110,34 @@ def _check_counts_inputs(
     approach,
     alternative,
     rate_ratio_null,
+    names=None,
 ):
+    """Checks of the count-planning inputs, reported for the public function ``where``; ``names`` maps a
+    parameter to the name it has there (``negbin_sample_size_table`` takes ``rate_ratios``, ...)."""
+    names = names or {}
+    ratio = names.get("rate_ratio", "rate_ratio")
     check_positive("rate_control", rate_control, where)
-    rr = check_positive("rate_ratio", rate_ratio, where)
-    check_positive("dispersion", dispersion, where, allow_zero=True)
+    rr = check_positive(ratio, rate_ratio, where)
+    check_positive(names.get("dispersion", "dispersion"), dispersion, where, allow_zero=True)
     check_positive("exposure", exposure, where)
     check_positive("allocation", allocation, where)
     rr0 = check_positive("rate_ratio_null", rate_ratio_null, where)
     check_probability_open("alpha", alpha, where)
-    check_choice("approach", approach, APPROACHES, where)
+    check_choice(names.get("approach", "approach"), approach, APPROACHES, where)
     check_choice("alternative", alternative, _ALTERNATIVES, where)
     rr, rr0 = np.broadcast_arrays(rr, rr0)
     same = np.isclose(rr, rr0, rtol=0, atol=1e-12)
     if np.any(same):
         raise invalid(
-            "rate_ratio",
+            ratio,
             f"different from rate_ratio_null ({float(rr0[same].ravel()[0])!r})",
             first_bad(rr, same),
             where,
         )
     if alternative == "less" and np.any(rr > rr0):
-        raise invalid(
-            "rate_ratio", "< rate_ratio_null for alternative='less'", first_bad(rr, rr > rr0), where
-        )
+        raise invalid(ratio, "< rate_ratio_null for alternative='less'", first_bad(rr, rr > rr0), where)
     if alternative == "greater" and np.any(rr < rr0):
-        raise invalid(
-            "rate_ratio", "> rate_ratio_null for alternative='greater'", first_bad(rr, rr < rr0), where
-        )
+        raise invalid(ratio, "> rate_ratio_null for alternative='greater'", first_bad(rr, rr < rr0), where)
 
 
 def _z_alpha(alpha, alternative):
@@ -201,7 +202,36 @@ def negbin_sample_size(
     >>> round(float(negbin_sample_size(0.8, 0.85, 0.4, 0.75, approach=3)), 1)
     1310.7
     """
-    where = "negbin_sample_size"
+    return _negbin_sample_size(
+        rate_control,
+        rate_ratio,
+        dispersion,
+        exposure,
+        alpha,
+        power,
+        approach,
+        allocation,
+        alternative,
+        rate_ratio_null,
+        "negbin_sample_size",
+    )
+
+
+def _negbin_sample_size(
+    rate_control,
+    rate_ratio,
+    dispersion,
+    exposure,
+    alpha,
+    power,
+    approach,
+    allocation,
+    alternative,
+    rate_ratio_null,
+    where,
+    names=None,
+):
+    """:func:`negbin_sample_size` with its checks reported as those of the public function ``where``."""
     _check_counts_inputs(
         where,
         rate_control,
@@ -213,12 +243,14 @@ def negbin_sample_size(
         approach,
         alternative,
         rate_ratio_null,
+        names,
     )
-    p = as_float_array("power", power, where)
+    power_name = (names or {}).get("power", "power")
+    p = as_float_array(power_name, power, where)
     a = np.asarray(alpha, dtype=float)
     bad = ~((p > a) & (p < 1.0))
     if np.any(bad):
-        raise invalid("power", "in (alpha, 1)", first_bad(np.broadcast_to(p, bad.shape), bad), where)
+        raise invalid(power_name, "in (alpha, 1)", first_bad(np.broadcast_to(p, bad.shape), bad), where)
     v0, v1 = negbin_variances(
         rate_control, rate_ratio, dispersion, exposure, allocation, approach, rate_ratio_null
     )
@@ -302,17 +334,18 @@ def poisson_sample_size(
     >>> round(float(poisson_sample_size(3.0, 0.7, 1.0)), 2)
     48.85
     """
-    return negbin_sample_size(
+    return _negbin_sample_size(
         rate_control,
         rate_ratio,
         0.0,
         exposure,
-        alpha=alpha,
-        power=power,
-        approach=approach,
-        allocation=allocation,
-        alternative=alternative,
-        rate_ratio_null=rate_ratio_null,
+        alpha,
+        power,
+        approach,
+        allocation,
+        alternative,
+        rate_ratio_null,
+        "poisson_sample_size",
     )
 
 
@@ -341,23 +374,30 @@ def negbin_sample_size_table(
     >>> negbin_sample_size_table(4.0, [0.5, 0.7], [0.5], 1.0).shape
     (12, 12)
     """
+    where = "negbin_sample_size_table"
+    rr, k, pw = np.meshgrid(
+        np.atleast_1d(as_float_array("rate_ratios", rate_ratios, where)),
+        np.atleast_1d(as_float_array("dispersions", dispersions, where)),
+        np.atleast_1d(as_float_array("powers", powers, where)),
+        indexing="ij",
+    )
+    names = {"rate_ratio": "rate_ratios", "dispersion": "dispersions", "power": "powers", "approach": "approaches"}
     rows = []
     for approach in approaches:
-        rr, k, pw = np.meshgrid(
-            np.atleast_1d(rate_ratios), np.atleast_1d(dispersions), np.atleast_1d(powers), indexing="ij"
-        )
         n0 = np.asarray(
-            negbin_sample_size(
+            _negbin_sample_size(
                 rate_control,
                 rr,
                 k,
                 exposure,
-                alpha=alpha,
-                power=pw,
-                approach=approach,
-                allocation=allocation,
-                alternative=alternative,
-                rate_ratio_null=rate_ratio_null,
+                alpha,
+                pw,
+                approach,
+                allocation,
+                alternative,
+                rate_ratio_null,
+                where,
+                names,
             )
         )
         rows.append(

@@ -121,13 +121,21 @@ def leadin_power(
     >>> round(float(leadin_power(30, 4.2, 0.36, 1.0, 0.5, 1.0, margin=1.8)), 3)
     1.0
     """
-    where = "leadin_power"
+    return _leadin_power(
+        n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin, "leadin_power"
+    )
+
+
+def _leadin_power(
+    n_patients, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin, where, n_name="n_patients"
+):
+    """:func:`leadin_power` with its checks reported as those of the public function ``where``."""
     lam, rr, k, t0, t1, a, m = _check(
         where, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin
     )
-    n = as_float_array("n_patients", n_patients, where)
+    n = as_float_array(n_name, n_patients, where)
     if np.any(n < 1) or np.any(n != np.round(n)):
-        raise invalid("n_patients", "an integer >= 1", first_bad(n, (n < 1) | (n != np.round(n))), where)
+        raise invalid(n_name, "an integer >= 1", first_bad(n, (n < 1) | (n != np.round(n))), where)
     p1, p0 = _split_probabilities(rr, m, t0, t1)
     per_patient = lam * (t0 + rr * t1)
 
@@ -166,14 +174,17 @@ def leadin_power_table(
     >>> t["design"].tolist(), t.shape
     (['superiority', 'superiority', 'non-inferiority', 'non-inferiority'], (4, 5))
     """
-    n = np.atleast_1d(as_float_array("n_values", n_values, "leadin_power_table"))
-    m = np.atleast_1d(as_float_array("margins", margins, "leadin_power_table"))
+    where = "leadin_power_table"
+    n = np.atleast_1d(as_float_array("n_values", n_values, where))
+    m = np.atleast_1d(as_float_array("margins", margins, where))
     if m.size == 0 or n.size == 0:
-        raise invalid("n_values" if n.size == 0 else "margins", "non-empty", [], "leadin_power_table")
+        raise invalid("n_values" if n.size == 0 else "margins", "non-empty", [], where)
     frames = []
     for margin in m.tolist():
         power = np.atleast_1d(
-            leadin_power(n, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha=alpha, margin=margin)
+            _leadin_power(
+                n, rate_leadin, rate_ratio, dispersion, leadin_years, post_years, alpha, margin, where, "n_values"
+            )
         )
         frames.append(
             pd.DataFrame(

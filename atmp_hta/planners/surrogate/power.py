@@ -103,12 +103,17 @@ def ttest_power(effect_size, n, alpha=0.05, design="two-sample", alternative="tw
     >>> round(float(ttest_power(0.5, 20, alpha=0.01)), 7)  # pwr.t.test(n=20, d=0.5, sig.level=0.01)
     0.1439551
     """
-    where = "ttest_power"
+    return _ttest_power(effect_size, n, alpha, design, alternative, "ttest_power")
+
+
+def _ttest_power(effect_size, n, alpha, design, alternative, where, names=("effect_size", "n")):
+    """:func:`ttest_power` with its checks reported as those of the public function ``where``, whose
+    parameters for the effect size and n are ``names``."""
     _check_design(design, alternative, where)
-    d = as_float_array("effect_size", effect_size, where)
-    n_arr = as_float_array("n", n, where)
+    d = as_float_array(names[0], effect_size, where)
+    n_arr = as_float_array(names[1], n, where)
     if np.any(n_arr < 2):
-        raise invalid("n", ">= 2", first_bad(n_arr, n_arr < 2), where)
+        raise invalid(names[1], ">= 2", first_bad(n_arr, n_arr < 2), where)
     a = check_probability_open("alpha", alpha, where)
     out = _power_kernel(d, n_arr, a, design == "two-sample", alternative)
     return out[()] if np.ndim(out) == 0 else out
@@ -148,23 +153,28 @@ def ttest_sample_size(effect_size, alpha=0.05, power=0.8, design="two-sample", a
     >>> round(float(ttest_sample_size(0.8, alpha=0.05, power=0.9)), 4)  # pwr.t.test(d=0.8, power=0.9)
     33.8255
     """
-    where = "ttest_sample_size"
+    return _ttest_sample_size(effect_size, alpha, power, design, alternative, "ttest_sample_size")
+
+
+def _ttest_sample_size(effect_size, alpha, power, design, alternative, where, names=("effect_size", "power")):
+    """:func:`ttest_sample_size` with its checks reported as those of the public function ``where``, whose
+    parameters for the effect size and the power are ``names``."""
     _check_design(design, alternative, where)
-    d = as_float_array("effect_size", effect_size, where)
+    d = as_float_array(names[0], effect_size, where)
     a = check_probability_open("alpha", alpha, where)
     if np.ndim(a) != 0:
         raise invalid("alpha", "a single number", "an array", where)
     a = float(a)
-    p = as_float_array("power", power, where)
+    p = as_float_array(names[1], power, where)
     bad = ~((p > a) & (p < 1.0))
     if np.any(bad):
-        raise invalid("power", "in (alpha, 1)", first_bad(p, bad), where)
+        raise invalid(names[1], "in (alpha, 1)", first_bad(p, bad), where)
     if np.any(d == 0):
-        raise invalid("effect_size", "a non-zero number", 0.0, where)
+        raise invalid(names[0], "a non-zero number", 0.0, where)
     if alternative == "greater" and np.any(d < 0):
-        raise invalid("effect_size", "> 0 for alternative='greater'", first_bad(d, d < 0), where)
+        raise invalid(names[0], "> 0 for alternative='greater'", first_bad(d, d < 0), where)
     if alternative == "less" and np.any(d > 0):
-        raise invalid("effect_size", "< 0 for alternative='less'", first_bad(d, d > 0), where)
+        raise invalid(names[0], "< 0 for alternative='less'", first_bad(d, d > 0), where)
     two = design == "two-sample"
 
     def solve(d_i, p_i):
@@ -175,7 +185,7 @@ def ttest_sample_size(effect_size, alpha=0.05, power=0.8, design="two-sample", a
         upper = max(4.0, 2.0 * (2.0 if two else 1.0) * (z / d_i) ** 2 + 4.0)
         while f(upper) < 0:
             if upper >= _N_MAX:
-                raise invalid("power", "reachable with n <= 1e9", float(p_i), where)
+                raise invalid(names[1], "reachable with n <= 1e9", float(p_i), where)
             upper = min(upper * 4.0, _N_MAX)
         return optimize.brentq(f, 2.0, upper, xtol=1e-10, rtol=1e-12)
 
@@ -191,7 +201,11 @@ def log_sd_from_cv(cv):
     >>> round(float(log_sd_from_cv(0.48)), 4)
     0.4553
     """
-    cv = check_positive("cv", cv, "log_sd_from_cv")
+    return _log_sd_from_cv(cv, "log_sd_from_cv")
+
+
+def _log_sd_from_cv(cv, where):
+    cv = check_positive("cv", cv, where)
     return np.sqrt(np.log1p(cv**2))
 
 
@@ -279,11 +293,16 @@ def gmr_sample_size(gmr, cv, alpha=0.05, power=0.8, design="two-sample", alterna
     10.133
     """
     where = "gmr_sample_size"
+    check_choice("alternative", alternative, ALTERNATIVES, where)
     g = check_positive("gmr", gmr, where)
     if np.any(g == 1):
         raise invalid("gmr", "a positive number other than 1", 1.0, where)
-    d = np.log(g) / log_sd_from_cv(cv)
-    return ttest_sample_size(d, alpha=alpha, power=power, design=design, alternative=alternative)
+    if alternative == "greater" and np.any(g < 1):
+        raise invalid("gmr", "> 1 for alternative='greater'", first_bad(g, g < 1), where)
+    if alternative == "less" and np.any(g > 1):
+        raise invalid("gmr", "< 1 for alternative='less'", first_bad(g, g > 1), where)
+    d = np.log(g) / _log_sd_from_cv(cv, where)
+    return _ttest_sample_size(d, alpha, power, design, alternative, where)
 
 
 def prob_above_threshold(threshold, geometric_mean, log_sd):
@@ -328,10 +347,11 @@ def power_curve_table(effect_sizes, n_values, alpha=0.05, design="two-sample", a
     >>> power_curve_table([0.5, 1.0], [10, 20]).shape
     (4, 6)
     """
-    d = np.atleast_1d(as_float_array("effect_sizes", effect_sizes, "power_curve_table"))
-    n = np.atleast_1d(as_float_array("n_values", n_values, "power_curve_table"))
+    where = "power_curve_table"
+    d = np.atleast_1d(as_float_array("effect_sizes", effect_sizes, where))
+    n = np.atleast_1d(as_float_array("n_values", n_values, where))
     dd, nn = np.meshgrid(d, n, indexing="ij")
-    pw = ttest_power(dd, nn, alpha=alpha, design=design, alternative=alternative)
+    pw = _ttest_power(dd, nn, alpha, design, alternative, where, names=("effect_sizes", "n_values"))
     return pd.DataFrame(
         {
             "design": design,
@@ -360,10 +380,11 @@ def sample_size_table(
     >>> sample_size_table([0.8], powers=[0.9])["n_rounded"].tolist()
     [34]
     """
-    d = np.atleast_1d(as_float_array("effect_sizes", effect_sizes, "sample_size_table"))
-    p = np.atleast_1d(as_float_array("powers", powers, "sample_size_table"))
+    where = "sample_size_table"
+    d = np.atleast_1d(as_float_array("effect_sizes", effect_sizes, where))
+    p = np.atleast_1d(as_float_array("powers", powers, where))
     dd, pp = np.meshgrid(d, p, indexing="ij")
-    n = np.asarray(ttest_sample_size(dd, alpha=alpha, power=pp, design=design, alternative=alternative))
+    n = np.asarray(_ttest_sample_size(dd, alpha, pp, design, alternative, where, names=("effect_sizes", "powers")))
     return pd.DataFrame(
         {
             "design": design,

@@ -15,10 +15,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import yaml
 
 from atmp_hta.exceptions import invalid
+from atmp_hta.planners.surrogate._checks import check_positive, check_probability_open
 from atmp_hta.planners.surrogate.bridge import calibrate_fix_abr, predict_abr
 from atmp_hta.planners.surrogate.leadin import leadin_power, leadin_sample_size
 from atmp_hta.planners.surrogate.power import (
@@ -202,6 +204,33 @@ def _normal_note(design):
     )
 
 
+def _checked_planner_values(p, where):
+    """The planner values checked under their own names, so that an error names them and ``where`` (the
+    kernels called afterwards would report their own parameter names)."""
+    for name in ("fix_mean_iu_dl", "fix_sd_iu_dl", "fix_null_geometric_mean_iu_dl", "abr_leadin",
+                 "leadin_years", "post_years", "pro_effect_size"):
+        check_positive(name, p[name], where)
+    check_positive("abr_dispersion", p["abr_dispersion"], where, allow_zero=True)
+    alpha = float(check_probability_open("alpha_one_sided", p["alpha_one_sided"], where))
+    target = float(check_probability_open("target_power", p["target_power"], where))
+    if target <= alpha:
+        raise invalid("target_power", f"in (alpha_one_sided = {alpha:g}, 1)", target, where)
+    check_probability_open("rate_ratio_expected", p["rate_ratio_expected"], where)
+    if float(check_positive("noninferiority_margin", p["noninferiority_margin"], where)) <= 1.0:
+        raise invalid("noninferiority_margin", "> 1", p["noninferiority_margin"], where)
+    dropout = float(check_positive("dropout", p["dropout"], where, allow_zero=True))
+    if dropout >= 1.0:
+        raise invalid("dropout", "in [0, 1)", dropout, where)
+    check_probability_open("safety_event_rate", p["safety_event_rate"], where)
+    fix = np.atleast_1d(check_positive("fix_abr_calibration_fix", p["fix_abr_calibration_fix"], where))
+    abr = np.atleast_1d(check_positive("fix_abr_calibration_abr", p["fix_abr_calibration_abr"], where))
+    if np.unique(fix).size < 2:
+        raise invalid("fix_abr_calibration_fix", "at least two distinct levels", fix.tolist(), where)
+    if abr.shape != fix.shape:
+        raise invalid("fix_abr_calibration_abr", f"{fix.size} values, one per FIX level", abr.tolist(), where)
+    return p
+
+
 def haemophilia_b_synopsis(params: Mapping):
     """Synopsis of an AAV-FIX Phase II (surrogate primary, ABR lead-in and other secondaries).
 
@@ -232,10 +261,17 @@ def haemophilia_b_synopsis(params: Mapping):
     missing = [k for k in _REQUIRED if k not in params]
     if missing:
         raise invalid("params", f"a mapping with {list(_REQUIRED)}", f"missing {missing}", where)
-    p = {k: params[k] for k in _REQUIRED}
+    p = _checked_planner_values({k: params[k] for k in _REQUIRED}, where)
     alpha, target = float(p["alpha_one_sided"]), float(p["target_power"])
     mu, sigma = lognormal_from_arithmetic(float(p["fix_mean_iu_dl"]), float(p["fix_sd_iu_dl"]))
     mu, sigma = float(mu), float(sigma)
+    if float(p["fix_null_geometric_mean_iu_dl"]) >= math.exp(mu):
+        raise invalid(
+            "fix_null_geometric_mean_iu_dl",
+            f"below the expected geometric mean FIX activity ({math.exp(mu):.4g} IU/dL)",
+            p["fix_null_geometric_mean_iu_dl"],
+            where,
+        )
     d = (mu - math.log(float(p["fix_null_geometric_mean_iu_dl"]))) / sigma
     n_primary = float(
         ttest_sample_size(d, alpha=alpha, power=target, design="one-sample", alternative="greater")
