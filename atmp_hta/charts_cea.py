@@ -1,4 +1,4 @@
-"""Altair charts of cost-effectiveness results: tornado, cost-effectiveness plane, CEAC/CEAF, EVPPI.
+"""Altair charts of cost-effectiveness results: tornado, two-way map, threshold, CE plane, CEAC/CEAF, EVPPI.
 
 Like :mod:`atmp_hta.charts`, every chart is built from *named datasets*: ``<name>_tables(...)`` returns the
 tables (and title) the chart shows and ``<name>(...)`` the finished chart, so a dashboard can swap data with
@@ -14,10 +14,15 @@ import numpy as np
 import pandas as pd
 
 from atmp_hta.charts import FONT, LOSS_COLOUR, NEUTRAL_COLOUR, _finish, _named
+from atmp_hta.sensitivity import two_way_contour
 
 __all__ = [
     "tornado_tables",
     "tornado_chart",
+    "two_way_tables",
+    "two_way_chart",
+    "threshold_tables",
+    "threshold_chart",
     "ce_plane_tables",
     "ce_plane_chart",
     "ceac_tables",
@@ -69,6 +74,146 @@ def tornado_chart(tornado: pd.DataFrame, outcome_label: str | None = None, width
     rule = _named("tornado_base").mark_rule(color="#333").encode(x="base_result:Q")
     height = height or max(80, 26 * max(len(order), 1))
     return _finish(bars + rule, tables, title, width, height)
+
+
+def _number(value: float) -> str:
+    """A value as people read it: thousands separated for large numbers, 4 significant digits otherwise."""
+    return f"{value:,.0f}" if abs(value) >= 1_000 else f"{value:.4g}"
+
+
+def _edges(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cell boundaries of grid points: half-way to each neighbour, half a step beyond the ends."""
+    mid = (values[1:] + values[:-1]) / 2
+    first, last = values[0] - (mid[0] - values[0]), values[-1] + (values[-1] - mid[-1])
+    return np.r_[first, mid], np.r_[mid, last]
+
+
+# ---------------------------------------------------------------------------------------- two-way
+def two_way_tables(two_way: pd.DataFrame, outcome: str | None = None, target: float = 0.0):
+    """Tables of a two-way map from an :func:`atmp_hta.sensitivity.two_way` table (e.g.
+    :func:`atmp_hta.hta_model.two_way`).
+
+    ``two_way_cells``: one cell per grid point (its result, the cell spanning half-way to its neighbours);
+    ``two_way_contour``: the segments where the outcome crosses ``target``, from
+    :func:`atmp_hta.sensitivity.two_way_contour`; ``two_way_base``: the base case, if the table records it.
+    """
+    _require(two_way, ["x_parameter", "x_value", "y_parameter", "y_value", "outcome", "result"], "two_way_tables")
+    outcomes = list(pd.unique(two_way["outcome"]))
+    outcome = outcome if outcome is not None else outcomes[0] if len(outcomes) == 1 else None
+    if outcome not in outcomes:
+        raise ValueError(f"The table given to two_way_tables has outcomes {outcomes}; pass outcome= one of them.")
+    t = two_way[two_way["outcome"] == outcome]
+    xs, ys = np.unique(t["x_value"].to_numpy(float)), np.unique(t["y_value"].to_numpy(float))
+    x_low, x_high = _edges(xs)
+    y_low, y_high = _edges(ys)
+    ix, iy = np.searchsorted(xs, t["x_value"].to_numpy(float)), np.searchsorted(ys, t["y_value"].to_numpy(float))
+    cells = pd.DataFrame({"x": t["x_value"].to_numpy(float), "y": t["y_value"].to_numpy(float),
+                          "x_low": x_low[ix], "x_high": x_high[ix], "y_low": y_low[iy], "y_high": y_high[iy],
+                          "result": t["result"].to_numpy(float)})
+    contour = two_way_contour(t, outcome, target)[["x", "y", "x2", "y2"]]
+    tables = {"two_way_cells": cells, "two_way_contour": contour}
+    if {"x_base_value", "y_base_value", "base_result"} <= set(t.columns) and len(t):
+        r = t.iloc[0]
+        tables["two_way_base"] = pd.DataFrame({"x": [float(r["x_base_value"])], "y": [float(r["y_base_value"])],
+                                               "result": [float(r["base_result"])],
+                                               "label": [f"base case ({_number(float(r['base_result']))})"]})
+    x_name, y_name = str(t["x_parameter"].iloc[0]), str(t["y_parameter"].iloc[0])
+    return tables, f"Two-way: {x_name} × {y_name}"
+
+
+def two_way_chart(two_way: pd.DataFrame, outcome_label: str | None = None, *, x_label: str | None = None,
+                  y_label: str | None = None, outcome: str | None = None, target: float = 0.0, width=480,
+                  height=320):
+    """Heat map of an outcome over two parameters (diverging colours centred on ``target``), the line where
+    the outcome equals ``target`` (e.g. incremental NMB = 0: the decision changes across it) and the base case."""
+    tables, title = two_way_tables(two_way, outcome, target)
+    t = two_way[two_way["outcome"] == (outcome or two_way["outcome"].iloc[0])]
+    x_title = x_label or str(t["x_parameter"].iloc[0])
+    y_title = y_label or str(t["y_parameter"].iloc[0])
+    label = outcome_label or str(t["outcome"].iloc[0])
+    x = alt.X("x_low:Q", title=x_title, scale=alt.Scale(zero=False, nice=False))
+    y = alt.Y("y_low:Q", title=y_title, scale=alt.Scale(zero=False, nice=False))
+    layers = [_named("two_way_cells").mark_rect().encode(
+        x=x, x2="x_high:Q", y=y, y2="y_high:Q",
+        color=alt.Color("result:Q", title=label, scale=alt.Scale(scheme="redblue", domainMid=float(target))),
+        tooltip=[alt.Tooltip("x:Q", title=x_title, format=",.4g"), alt.Tooltip("y:Q", title=y_title, format=",.4g"),
+                 alt.Tooltip("result:Q", title=label, format=",.0f")])]
+    layers.append(_named("two_way_contour").mark_rule(color="#111", strokeWidth=2.5).encode(
+        x="x:Q", y="y:Q", x2="x2:Q", y2="y2:Q"))
+    if "two_way_base" in tables:
+        layers.append(_named("two_way_base").mark_point(shape="diamond", size=140, filled=True, color="#111",
+                                                        stroke="white", strokeWidth=1).encode(
+            x="x:Q", y="y:Q", tooltip=["label:N"]))
+        layers.append(_named("two_way_base").mark_text(align="left", dx=9, dy=-9, font=FONT, fontSize=11,
+                                                       color="#111").encode(x="x:Q", y="y:Q", text="label:N"))
+    line = f"black line: {label} = {_number(float(target))}" if len(tables["two_way_contour"]) else (
+        f"{label} does not cross {_number(float(target))} here")
+    return _finish(alt.layer(*layers), tables, f"{title} ({line})", width, height)
+
+
+# ---------------------------------------------------------------------------------------- threshold
+def threshold_tables(curve: pd.DataFrame, thresholds: pd.DataFrame, target: float | None = None):
+    """Tables of a threshold chart.
+
+    Parameters
+    ----------
+    curve : DataFrame
+        An :func:`atmp_hta.sensitivity.one_way` table over one parameter (e.g.
+        :func:`atmp_hta.hta_model.one_way_curve`): columns ``parameter, value, result`` (and ``base_value,
+        base_result`` to mark the base case).
+    thresholds : DataFrame
+        The :func:`atmp_hta.sensitivity.threshold_analysis` table of the same parameter (e.g.
+        :func:`atmp_hta.hta_model.threshold_analysis`): ``threshold, target``.
+    target : float, optional
+        The level the thresholds cross (default: the table's ``target``, else 0).
+    """
+    _require(curve, ["parameter", "value", "result"], "threshold_tables")
+    _require(thresholds, ["threshold", "target"], "threshold_tables")
+    if target is None:
+        target = float(thresholds["target"].iloc[0]) if len(thresholds) else 0.0
+    line = curve[["value", "result"]].sort_values("value").reset_index(drop=True)
+    points = pd.DataFrame({"threshold": thresholds["threshold"].to_numpy(float), "target": float(target)})
+    points["label"] = [f"threshold {_number(v)}" for v in points["threshold"]]
+    tables = {"threshold_curve": line, "threshold_points": points,
+              "threshold_target": pd.DataFrame({"target": [float(target)]})}
+    if {"base_value", "base_result"} <= set(curve.columns) and len(curve):
+        b = curve.iloc[0]
+        tables["threshold_base"] = pd.DataFrame({"value": [float(b["base_value"])],
+                                                 "result": [float(b["base_result"])],
+                                                 "label": [f"base case {_number(float(b['base_value']))}"]})
+    parameter = str(curve["parameter"].iloc[0]) if len(curve) else "parameter"
+    return tables, f"Threshold analysis: {parameter}"
+
+
+def threshold_chart(curve: pd.DataFrame, thresholds: pd.DataFrame, outcome_label: str | None = None, *,
+                    parameter_label: str | None = None, target: float | None = None, width=480, height=280):
+    """The outcome against one parameter, the target level dashed, each threshold marked and labelled."""
+    tables, title = threshold_tables(curve, thresholds, target)
+    x_title = parameter_label or (str(curve["parameter"].iloc[0]) if len(curve) else "value")
+    y_title = outcome_label or (str(curve["outcome"].iloc[0]) if "outcome" in curve and len(curve) else "result")
+    x = alt.X("value:Q", title=x_title, scale=alt.Scale(zero=False))
+    y = alt.Y("result:Q", title=y_title)
+    layers = [
+        _named("threshold_target").mark_rule(strokeDash=[5, 4], color="#777").encode(y="target:Q"),
+        _named("threshold_curve").mark_line(strokeWidth=2, color=NEUTRAL_COLOUR).encode(
+            x=x, y=y, tooltip=[alt.Tooltip("value:Q", title=x_title, format=",.4g"),
+                               alt.Tooltip("result:Q", title=y_title, format=",.0f")]),
+        _named("threshold_points").mark_rule(color=LOSS_COLOUR, strokeWidth=1.5).encode(x="threshold:Q"),
+        _named("threshold_points").mark_point(size=70, filled=True, color=LOSS_COLOUR).encode(
+            x="threshold:Q", y="target:Q", tooltip=["label:N"]),
+        _named("threshold_points").mark_text(align="left", dx=6, dy=-10, font=FONT, fontSize=12,
+                                             fontWeight="bold", color=LOSS_COLOUR).encode(
+            x="threshold:Q", y="target:Q", text="label:N"),
+    ]
+    if "threshold_base" in tables:
+        layers.append(_named("threshold_base").mark_point(shape="diamond", size=110, filled=True,
+                                                          color="#111").encode(x="value:Q", y="result:Q"))
+        layers.append(_named("threshold_base").mark_text(align="right", dx=-8, dy=-8, font=FONT, fontSize=11,
+                                                         color="#111").encode(x="value:Q", y="result:Q",
+                                                                              text="label:N"))
+    n = len(tables["threshold_points"])
+    note = "no threshold in this range" if n == 0 else "dashed: the target level"
+    return _finish(alt.layer(*layers), tables, f"{title} ({note})", width, height)
 
 
 # ---------------------------------------------------------------------------------------- CE plane
