@@ -3,7 +3,9 @@
 Each test builds ``SurrogatePlannerDashboard()`` on the bundled defaults, moves its widgets the way a widget
 message would (setting ``.value``, ``set_state``, ``Button.click()``) and compares what the views hold (the
 sample-size cards, the charts' datasets, the synopsis table and its downloads, the simulation table) with the
-planning kernels of ``atmp_hta.planners.surrogate`` called directly on the values those moves describe.
+planning kernels of ``atmp_hta.planners.surrogate`` called directly on the values those moves describe. The
+downloaded inputs are read back with ``read_planner_parameters`` and planned with the workbook's ``plan_trial``; the
+picker is pointed at a folder of files made here.
 """
 
 from __future__ import annotations
@@ -11,8 +13,12 @@ from __future__ import annotations
 import base64
 import math
 import re
+import shutil
+from pathlib import Path
 
 import pytest
+import traitlets
+import yaml
 
 from atmp_hta import charts
 from atmp_hta.planners.surrogate import (
@@ -28,7 +34,7 @@ from atmp_hta.planners.surrogate import (
     ttest_power,
     ttest_sample_size,
 )
-from atmp_hta.planners.surrogate.workbook import DEFAULT_PARAMETER_FILE
+from atmp_hta.planners.surrogate.workbook import DEFAULT_PARAMETER_FILE, plan_trial, surrogate_inputs
 from atmp_hta.widgets.surrogate import SLIDERS, SurrogatePlannerDashboard, synopsis_html
 
 DEFAULTS = read_planner_parameters(DEFAULT_PARAMETER_FILE)
@@ -180,3 +186,109 @@ def test_simulation_check_behind_the_button(dashboard):
     assert d.sim_progress.layout.visibility == "hidden"
     d.sliders["dropout"].value = 0.2  # a change makes the check stale
     assert d.check is None and "run the simulation check again" in d.sim_status.value
+
+
+# ------------------------------------------------------------------------- reset, download, traits, picker
+def downloaded_inputs(d) -> tuple[str, str]:
+    link = re.search(r'download="([^"]+)" href="data:application/x-yaml;base64,([^"]+)"', d.inputs_download.value)
+    return link.group(1), base64.b64decode(link.group(2)).decode("utf-8")
+
+
+def test_reset_is_one_replan(dashboard, monkeypatch):
+    d = dashboard
+    first = d.sizes.value, d.synopsis.value, d.inputs_download.value
+    d.sliders["dropout"].value = 0.3
+    d.sliders["abr_dispersion"].value = 2.0
+    calls = []
+    real = d.refresh
+    monkeypatch.setattr(d, "refresh", lambda: (calls.append(1), real())[1])
+    d.reset_button.click()
+    assert len(calls) == 1
+    assert (d.sizes.value, d.synopsis.value, d.inputs_download.value) == first
+
+
+def test_downloaded_inputs_load_back_and_plan_the_same_trial(dashboard, tmp_path):
+    d = dashboard
+    moved = {"abr_leadin": 6.0, "rate_ratio_expected": 0.42, "fix_mean_iu_dl": 30.0, "dropout": 0.2}
+    for name, value in moved.items():
+        d.sliders[name].value = value
+    name, text = downloaded_inputs(d)
+    assert name == "surrogate_haemophilia_b-dashboard.yaml"
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    values = read_planner_parameters(path)  # the planner's own reader: every value cited or an assumption
+    assert values == {**DEFAULTS, **moved}
+    plan = plan_trial(surrogate_inputs(**values, seed=SEED))
+    assert sizes(d) == expected_sizes(values) == {
+        "primary": plan.n_primary_rounded, "noninferiority": plan.noninferiority.n_patients_exact,
+        "superiority": plan.superiority.n_patients_exact, "planned": plan.n_planned}
+    assert synopsis_html(plan.synopsis) == d.synopsis.value
+    # the file's citations are kept; a moved value is an assumption that names the file's value and source
+    document, original = yaml.safe_load(text), yaml.safe_load(DEFAULT_PARAMETER_FILE.read_text(encoding="utf-8"))
+    assert document["sources"] == original["sources"]
+    assert {k: document[k] for k in ("kind", "planner", "indication")} == {
+        k: original[k] for k in ("kind", "planner", "indication")}
+    for key, entry in document["parameters"].items():
+        if key in moved:
+            assert "source" not in entry and "surrogate_haemophilia_b.yaml gives" in entry["assumption"], key
+            assert entry.get("unit") == original["parameters"][key].get("unit")
+        else:
+            assert entry == original["parameters"][key], key
+        assert entry.get("source") in (None, *original["sources"]), key
+    assert "(source: hope_b)" in document["parameters"]["abr_leadin"]["assumption"]
+
+
+def test_state_is_typed_traits_that_follow_a_slider(dashboard):
+    d = dashboard
+    assert isinstance(d, traitlets.HasTraits)
+    traits = d.traits()
+    assert isinstance(traits["plan"], traitlets.Instance) and isinstance(traits["check"], traitlets.Instance)
+    assert isinstance(traits["validation"], traitlets.Instance) and isinstance(traits["error"], traitlets.Unicode)
+    seen = []
+    d.observe(seen.append, names=["plan", "error"])
+    before = d.plan
+    d.sliders["rate_ratio_expected"].value = 0.4
+    assert [c["name"] for c in seen] == ["plan"]
+    assert seen[0]["old"] is before and seen[0]["new"] is d.plan
+    assert d.plan.inputs.rate_ratio_expected == 0.4 and d.plan.superiority.n_patients_exact == expected_sizes(
+        {**DEFAULTS, "rate_ratio_expected": 0.4})["superiority"]
+    d.sliders["fix_null_geometric_mean_iu_dl"].value = 40.0  # invalid: the error trait says why
+    assert seen[-1]["name"] == "error" and "fix_null_geometric_mean_iu_dl" in d.error
+
+
+def second_set(directory):
+    """A second valid surrogate-planner file (other lead-in values and indication)."""
+    doc = yaml.safe_load(DEFAULT_PARAMETER_FILE.read_text(encoding="utf-8"))
+    doc["indication"] = "haemophilia B, higher bleeding rate"
+    doc["parameters"]["abr_leadin"] = {"value": 8.0, "unit": "bleeds per year", "assumption": "a test scenario"}
+    doc["parameters"]["leadin_years"] = {"value": 1.0, "unit": "years", "assumption": "a test scenario"}
+    doc["parameters"]["noninferiority_margin"] = {"value": 3.5, "assumption": "outside the slider's range"}
+    path = directory / "surrogate_other.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def test_picker_lists_the_folders_surrogate_files_and_picking_reloads(tmp_path):
+    shutil.copy(DEFAULT_PARAMETER_FILE, tmp_path / DEFAULT_PARAMETER_FILE.name)
+    other = second_set(tmp_path)
+    shutil.copy(DEFAULT_PARAMETER_FILE.parent / "shedding_aav.yaml", tmp_path)  # another planner's file
+    (tmp_path / "unsourced.yaml").write_text("parameters:\n  abr_leadin: {value: 3.0}\n", encoding="utf-8")
+    d = SurrogatePlannerDashboard(directory=tmp_path)
+    assert [Path(p).name for _, p in d.picker.options] == [DEFAULT_PARAMETER_FILE.name, "surrogate_other.yaml"]
+    assert sizes(d) == expected_sizes(DEFAULTS)
+    d.run_simulation()
+    assert d.check is not None
+    files = []
+    d.observe(lambda c: files.append(c["new"]), names="parameter_file")
+    d.picker.value = str(other)
+    values = read_planner_parameters(other)
+    assert files == [str(other)] and d.check is None
+    assert d.sliders["abr_leadin"].value == 8.0 and d.sliders["noninferiority_margin"].value == 3.5
+    assert d.sliders["noninferiority_margin"].max == 3.5  # widened to show the file's value
+    assert_shows(d, values)
+    assert "surrogate_other.yaml" in d.header.value and "higher bleeding rate" in d.header.value
+    assert downloaded_inputs(d)[0] == "surrogate_other-dashboard.yaml"
+    d.sliders["abr_leadin"].value = 5.0
+    d.reset()
+    assert d.sliders["abr_leadin"].value == 8.0
+    assert_shows(d, values)

@@ -1,16 +1,19 @@
-"""The surrogate-endpoint planner dashboard: sliders for the planning inputs, sample sizes, power curves,
-the FIX → ABR prediction, a simulation check of the lead-in design, the protocol synopsis, and the validation of a
-surrogate on multi-centre data (the ARMD trial shipped with the package).
+"""The surrogate-endpoint planner dashboard: a parameter-set picker, sliders for the planning inputs with a reset
+and a download of the inputs as a parameter file, sample sizes, power curves, the FIX → ABR prediction, a
+simulation check of the lead-in design, the protocol synopsis, and the validation of a surrogate on multi-centre
+data (the ARMD trial shipped with the package).
 
 Callbacks only read widget values, validate them (:func:`~atmp_hta.planners.surrogate.workbook.surrogate_inputs`),
 call the planner (:func:`~atmp_hta.planners.surrogate.workbook.plan_trial`, the same code path as the workbook
 ``notebooks/surrogate_planner.ipynb``) and its charts (:mod:`atmp_hta.planners.surrogate_charts`), and write
-widget values. Charts are built once; afterwards a change only swaps their datasets.
+widget values. Charts are built once; afterwards a change only swaps their datasets. The dashboard's state (plan,
+simulation check, validation, error) is held in typed traits that other code can observe.
 """
 
 from __future__ import annotations
 
 import base64
+import copy
 import html
 import math
 import time
@@ -20,6 +23,8 @@ from pathlib import Path
 import altair as alt
 import ipywidgets as widgets
 import pandas as pd
+import traitlets
+import yaml
 
 from atmp_hta import charts
 from atmp_hta.planners import surrogate_charts
@@ -43,7 +48,7 @@ from atmp_hta.widgets.common import STYLE, busy
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "VALIDATION_MODELS", "css_class",
-           "sizes_html", "synopsis_html", "validation_html"]
+           "sizes_html", "synopsis_html", "validation_html", "surrogate_parameter_sets", "parameters_yaml"]
 
 
 @dataclass(frozen=True)
@@ -297,6 +302,56 @@ def validation_html(validation: SurrogateValidation) -> str:
     )
 
 
+# ------------------------------------------------------------------------------------------ parameter files
+def surrogate_parameter_sets(directory=None) -> dict[str, tuple[str, dict, dict]]:
+    """Every ``*.yaml`` directly in ``directory`` whose values the surrogate planner accepts.
+
+    A file is listed when :func:`~atmp_hta.planners.surrogate.read_planner_parameters` reads it (every value
+    cited or marked as an assumption) and :func:`~atmp_hta.planners.surrogate.workbook.surrogate_inputs`
+    validates its values. Returns ``{path: (label, values, document)}`` sorted by file name: the picker's label,
+    the file's values and its YAML document (what the download of the inputs starts from).
+    """
+    out = {}
+    for path in sorted(Path(directory if directory is not None else DEFAULT_PARAMETER_FILE.parent).glob("*.yaml")):
+        try:
+            values = read_planner_parameters(path)
+            surrogate_inputs(**values)
+            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (ValueError, OSError, yaml.YAMLError):
+            continue  # another planner's file, or an invalid one: its reader says why
+        out[str(path)] = (f"{path.stem}: {document.get('indication', '')}".rstrip(": "), values, document)
+    return out
+
+
+class _Dumper(yaml.SafeDumper):
+    """YAML as the bundled files write it: a list of numbers or words on one line."""
+
+
+_Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
+    "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(x, (int, float, str)) for x in data)))
+
+
+def parameters_yaml(document: dict, values: dict, file_name: str) -> str:
+    """The planner file ``document`` with ``values`` in place, as YAML that ``read_planner_parameters`` reads.
+
+    An entry whose value differs from the file's keeps its unit and says ``assumption: set in the dashboard``
+    with the file's value and its source (the file's source no longer supports the new value); every other
+    entry, and ``sources``, are the file's.
+    """
+    doc = copy.deepcopy(document)
+    for name, entry in doc["parameters"].items():
+        new = values.get(name, entry["value"])
+        if new != entry["value"]:
+            cited = f"source: {entry['source']}" if entry.get("source") else "an assumption"
+            doc["parameters"][name] = {
+                "value": new, **({"unit": entry["unit"]} if "unit" in entry else {}),
+                "assumption": f"set in the surrogate-planner dashboard; {file_name} gives {entry['value']!r} "
+                              f"({cited})"}
+    return (f"# Surrogate-planner inputs from the dashboard: the values of {file_name} with the dashboard's in "
+            "place.\n# A value set in the dashboard is an assumption; the entry gives the file's value and source.\n"
+            + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
+
+
 # --------------------------------------------------------------------------------------------- dashboard
 def _placeholder(text="planning …"):
     return alt.Chart(pd.DataFrame({"text": [text]})).mark_text(fontSize=13, color="#555").encode(
@@ -308,40 +363,71 @@ def _dataset_names(spec: dict) -> list[str]:
     return [layer["data"]["name"] for layer in (spec.get("layer") or [spec])]
 
 
-class SurrogatePlannerDashboard:
+_NO_DOWNLOAD = '<span class="atmp-conventions">Fix the inputs to download them.</span>'
+
+
+class SurrogatePlannerDashboard(traitlets.HasTraits):
     """Sliders for the main planning inputs; every change re-plans the trial through the package.
 
     Parameters
     ----------
     path : str or Path, optional
-        Planner parameter file with the defaults (default: ``parameters/planners/surrogate_haemophilia_b.yaml``).
+        Planner parameter file opened first (default: ``parameters/planners/surrogate_haemophilia_b.yaml``, or
+        the first listed file of ``directory`` when one is given).
     seed : int
         Seed of the simulation check (same seed, same numbers).
     n_sim : int
         Simulated trials per design offered first for the simulation check.
+    directory : str or Path, optional
+        Folder whose surrogate-planner files the picker lists (default: the bundled ``parameters/planners/``).
+
+    Attributes
+    ----------
+    plan, check, validation, error, parameter_file
+        Traits (observe them with ``dashboard.observe(callback, names=...)``): the trial plan of the current
+        inputs, the simulation check (None until run, and after a change), the surrogate validation on the
+        ARMD trial, the message of invalid inputs (None when valid) and the path of the parameter file in use.
     """
 
-    def __init__(self, path=None, seed: int = 1, n_sim: int = 10_000):
-        self.path = path or DEFAULT_PARAMETER_FILE
-        self.defaults = read_planner_parameters(self.path)
-        self.seed = int(seed)
-        self.plan: SurrogatePlan | None = None
-        self.check: pd.DataFrame | None = None
-        self.error: str | None = None
+    plan = traitlets.Instance(SurrogatePlan, allow_none=True)
+    check = traitlets.Instance(pd.DataFrame, allow_none=True)
+    validation = traitlets.Instance(SurrogateValidation, allow_none=True)
+    error = traitlets.Unicode(None, allow_none=True)
+    parameter_file = traitlets.Unicode()
 
+    def __init__(self, path=None, seed: int = 1, n_sim: int = 10_000, *, directory=None):
+        super().__init__()
+        self.seed = int(seed)
+        self._sets = surrogate_parameter_sets(directory)
+        if path is None:
+            path = next(iter(self._sets)) if directory is not None and self._sets else DEFAULT_PARAMETER_FILE
+        if str(path) not in self._sets:  # a file outside the folder: offered too (the reader says if it is bad)
+            values = read_planner_parameters(path)
+            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+            self._sets[str(path)] = (f"{Path(path).stem}: {document.get('indication', '')}".rstrip(": "), values,
+                                     document)
+        self._holding = False
+
+        self.picker = widgets.Dropdown(options=[(label, p) for p, (label, _, _) in self._sets.items()],
+                                       value=str(path), description="Parameter set",
+                                       style={"description_width": "100px"}, layout=widgets.Layout(width="560px"))
+        self.picker.add_class("atmp-surrogate-picker")
         self.sliders: dict[str, widgets.FloatSlider] = {}
         for s in SLIDERS:
             slider = widgets.FloatSlider(
-                value=float(self.defaults[s.name]), min=s.low, max=s.high, step=s.step, description=s.label,
-                readout_format=f".{s.digits}f", continuous_update=False,
-                style={"description_width": "190px"}, layout=widgets.Layout(width="450px", min_width="450px"),
+                min=s.low, max=s.high, step=s.step, description=s.label, readout_format=f".{s.digits}f",
+                continuous_update=False, style={"description_width": "190px"},
+                layout=widgets.Layout(width="450px", min_width="450px"),
             )
             slider.add_class(css_class(s.name))
             slider.observe(self._on_slider, names="value")
             self.sliders[s.name] = slider
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the file's values",
                                            layout=widgets.Layout(width="110px"))
+        self.reset_button.add_class("atmp-surrogate-reset")
         self.reset_button.on_click(lambda _: self.reset())
+        self.inputs_download = widgets.HTML()
+        self.header = widgets.HTML()
         self.sizes = widgets.HTML()
         self.details = widgets.HTML()
         self.power_chart = alt.JupyterChart(_placeholder())
@@ -360,7 +446,6 @@ class SurrogatePlannerDashboard:
         self.download = widgets.HTML()
 
         self.armd = load_armd()
-        self.validation: SurrogateValidation | None = None
         self.validation_model = widgets.Dropdown(options=VALIDATION_MODELS, value="full", description="Stage 1",
                                                  layout=widgets.Layout(width="330px"))
         self.validation_weighted = widgets.Checkbox(value=True, description="weight centres by size",
@@ -370,7 +455,8 @@ class SurrogatePlannerDashboard:
         self.prentice = widgets.HTML()
         self.validation_table = widgets.HTML()
         self.validation_chart = alt.JupyterChart(_placeholder("validating …"))
-        self.refresh()
+        self.picker.observe(lambda change: self.load(change["new"]), names="value")
+        self.load(path)
         self.revalidate()
 
     # ------------------------------------------------------------------------------------------ state
@@ -384,16 +470,39 @@ class SurrogatePlannerDashboard:
 
     # ------------------------------------------------------------------------------------------ callbacks
     def _on_slider(self, _change):
-        self.refresh()
+        if not self._holding:
+            self.refresh()
+
+    def load(self, path):
+        """Open a listed parameter file: every slider at its values, the simulation check dropped, one re-plan."""
+        if self.picker.value != str(path):
+            self.picker.value = str(path)  # fires load again: that call does the work
+            return
+        _, self.defaults, self._document = self._sets[str(path)]
+        self.path = path
+        self.header.value = (
+            STYLE + SURROGATE_STYLE + '<div class="atmp-title">Surrogate-endpoint planner: Phase II of an AAV '
+            'Factor IX gene therapy</div><div class="atmp-subtitle">Move a slider: the sample sizes, power curves, '
+            "predicted bleeding and the protocol synopsis follow. Defaults and their sources: "
+            f'<code class="atmp-surrogate-file">{html.escape(Path(path).name)}</code>'
+            + (f" ({html.escape(str(self._document['indication']))})" if self._document.get("indication") else "")
+            + "; all numbers computed by atmp_hta.planners.surrogate.</div>"
+        )
+        self.parameter_file = str(path)
+        self.reset()
 
     def reset(self):
         """Every slider back to the parameter file's value (one re-plan, not one per slider)."""
-        for name, slider in self.sliders.items():
-            slider.unobserve(self._on_slider, names="value")
-            try:
-                slider.value = float(self.defaults[name])
-            finally:
-                slider.observe(self._on_slider, names="value")
+        self._holding = True
+        try:
+            for s in SLIDERS:
+                slider, value = self.sliders[s.name], float(self.defaults[s.name])
+                slider.max = max(s.high, value, slider.value)  # widen first: a narrower range would clamp the value
+                slider.min = min(s.low, value, slider.value)
+                slider.value = value
+                slider.min, slider.max = min(s.low, value), max(s.high, value)
+        finally:
+            self._holding = False
         self.refresh()
 
     def refresh(self):
@@ -403,6 +512,7 @@ class SurrogatePlannerDashboard:
         except ValueError as exc:  # ParameterError: say what is wrong, keep the inputs and the last plan's views
             self.error = str(exc)
             self.sizes.value = STYLE + SURROGATE_STYLE + error_banner_html(self.error)
+            self.inputs_download.value = _NO_DOWNLOAD
             self.sim_button.disabled = True
             return
         self.error, self.plan = None, plan
@@ -412,6 +522,10 @@ class SurrogatePlannerDashboard:
         self._show_abr(plan)
         self.synopsis.value = synopsis_html(plan.synopsis)
         self.download.value = downloads_html(plan.synopsis)
+        name = Path(self.path).name
+        self.inputs_download.value = _data_uri_link(
+            parameters_yaml(self._document, self.values(), name), "application/x-yaml",
+            f"{Path(self.path).stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml")
         self.sim_button.disabled = False
         if self.check is not None:
             self.check = None
@@ -478,13 +592,6 @@ class SurrogatePlannerDashboard:
 
     # ------------------------------------------------------------------------------------------ layout
     def widget(self) -> widgets.Widget:
-        header = widgets.HTML(
-            STYLE + SURROGATE_STYLE + '<div class="atmp-title">Surrogate-endpoint planner: Phase II of an AAV '
-            'Factor IX gene therapy</div><div class="atmp-subtitle">Move a slider: the sample sizes, power curves, '
-            "predicted bleeding and the protocol synopsis follow. Defaults and their sources: "
-            f"<code>{html.escape(Path(self.path).name)}</code>; all numbers computed by "
-            "atmp_hta.planners.surrogate.</div>"
-        )
         rows = []
         group = None
         for s in SLIDERS:
@@ -492,7 +599,6 @@ class SurrogatePlannerDashboard:
                 group = s.group
                 rows.append(widgets.HTML(f'<div class="atmp-group">{html.escape(group)}</div>'))
             rows.append(self.sliders[s.name])
-        rows.append(self.reset_button)
         controls = widgets.VBox(rows, layout=widgets.Layout(width="460px", min_width="460px"))
         right = widgets.VBox([self.details, self.power_chart, self.abr_chart],
                              layout=widgets.Layout(gap="6px"))
@@ -514,5 +620,7 @@ class SurrogatePlannerDashboard:
             self.prentice,
             widgets.HBox([self.validation_table, self.validation_chart], layout=widgets.Layout(gap="20px")),
         ])
-        return widgets.VBox([header, self.sizes, body, simulation, synopsis, validation],
+        toolbar = widgets.HBox([self.picker, self.reset_button, self.inputs_download],
+                               layout=widgets.Layout(align_items="center", gap="12px"))
+        return widgets.VBox([self.header, toolbar, self.sizes, body, simulation, synopsis, validation],
                             layout=widgets.Layout(gap="8px"))
