@@ -235,3 +235,5 @@ def test_a_file_that_does_not_load_sets_the_error_and_keeps_the_model(model, tmp
     assert d.model.name == model.name
     d.price_slider.value = 60_000  # the next update clears the error
     assert d.error == "" and 'class="atmp-banner error"' not in d.banner.value
+    with pytest.raises(ValueError, match="bad.yaml"):
+        CostEffectivenessDashboard(path=bad)

@@ -83,6 +83,8 @@ table.atmp-table abbr {text-decoration: underline dotted; cursor: help;}
 a.atmp-download {color: #1a5fb4; text-decoration: underline; font-family: Helvetica, Arial, sans-serif;
   font-size: 13px;}
 .atmp-legend b {color: #333;}
+.atmp-subtitle {line-height: 1.45; margin-bottom: 6px;}
+.atmp-legend, .atmp-ce-conventions {line-height: 1.5; max-width: 860px; margin: 2px 2px 6px;}
 </style>
 """
 
@@ -236,7 +238,7 @@ def icer_html(icers: pd.DataFrame, currency: str, basis: str = "") -> str:
     note = f"{html.escape(basis)}; " if basis else ""
     return (f'<table class="atmp-table atmp-icers"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody>'
             f'</table><div class="atmp-conventions atmp-legend">{note}increments and ICERs against the next '
-            f"cheaper strategy on the frontier. {legend}.</div>")
+            f"cheaper strategy on the frontier.<br>{legend}.</div>")
 
 
 def banner_html(row: dict, intervention: str, currency: str, basis: str, probabilistic: bool = True) -> str:
@@ -357,6 +359,8 @@ class CostEffectivenessDashboard(traitlets.HasTraits):
         self._plane_spec = None
         with self._hold():
             self.load(path)
+            if self.model is None:
+                raise ValueError(self.error)
             widgets.link((self.price_slider, "value"), (self, "price"))
             widgets.link((self.threshold_slider, "value"), (self, "threshold"))
         self.observe(self._on_input, names=["price", "threshold", "psa_result"])
@@ -411,11 +415,12 @@ class CostEffectivenessDashboard(traitlets.HasTraits):
             self.psa_status.value = "Acceptability curve, CE plane and EVPI: run the probabilistic analysis."
             self.evpi.value = ""
             self.header.value = (
-                STYLE + f'<div class="atmp-title">Cost-effectiveness: {html.escape(model.name)}</div>'
-                f'<div class="atmp-subtitle">Policy pack {html.escape(model.policy)}; move the price or the '
-                "threshold: the ICER table and the decision follow; run the probabilistic analysis for the "
-                "probability cost-effective, the acceptability curve, the CE plane and the EVPI.</div>")
-            self.conventions.value = f'<div class="atmp-conventions">{html.escape(conventions_text(model))}</div>'
+                STYLE + CE_STYLE + f'<div class="atmp-title">Cost-effectiveness: {html.escape(model.name)}</div>'
+                f'<div class="atmp-subtitle">Policy pack: {html.escape(model.policy_pack.title)}. Move the price or '
+                "the threshold; run the probabilistic analysis for the probability cost-effective, the "
+                "acceptability curve, the CE plane and the EVPI.</div>")
+            self.conventions.value = ('<div class="atmp-conventions atmp-ce-conventions">'
+                                      f"{html.escape(conventions_text(model))}</div>")
             if self._ceac_spec is not None:
                 self.ceac_chart.chart = _placeholder()
                 self.plane_chart.chart = _placeholder()
