@@ -31,8 +31,14 @@ def test_dashboard_matches_the_package_and_follows_the_sliders(voila_url, page, 
 
     expected = cea_summary(model, base, [30_000])
     icer = expected["icers"].set_index("strategy").loc["axi-cel", "icer"]
-    assert icer_shown(page, "axi-cel") == f"GBP {icer:,.0f}"
+    assert icer_shown(page, "axi-cel") == f"{icer:,.0f}"
     assert page.locator(".atmp-optimal").inner_text() == expected["by_threshold"]["optimal"].iloc[0]
+    # one deterministic run gives no probability cost-effective; the status codes are explained on the page
+    assert page.locator(".atmp-pce").inner_text() == "—"
+    assert "run the probabilistic analysis" in page.locator(".atmp-banner").inner_text()
+    assert "ED extendedly dominated" in page.locator(".atmp-legend").inner_text()
+    numbers = page.locator('.atmp-icers tr[data-strategy="axi-cel"] td.num').first
+    assert numbers.evaluate("e => getComputedStyle(e).textAlign") == "right"
     assert "from atmp_hta" not in page.content()
 
     # Type a price into the price slider's readout: the ICER follows.
@@ -44,7 +50,7 @@ def test_dashboard_matches_the_package_and_follows_the_sliders(voila_url, page, 
     moved = cea_summary(model, with_price(model, base, 50_000), [30_000])
     want = moved["icers"].set_index("strategy").loc["axi-cel", "icer"]
     page.wait_for_function("want => document.querySelector('.atmp-icers tr[data-strategy=\"axi-cel\"] .atmp-icer')"
-                           ".innerText === want", arg=f"GBP {want:,.0f}", timeout=30_000)
+                           ".innerText === want", arg=f"{want:,.0f}", timeout=30_000)
     assert page.locator(".atmp-optimal").inner_text() == "axi-cel"
 
     # The probabilistic analysis runs behind its button; then the acceptability curve is drawn.
@@ -57,4 +63,13 @@ def test_dashboard_matches_the_package_and_follows_the_sliders(voila_url, page, 
                            arg=f"{row['probability_cost_effective']:.3f}", timeout=30_000)
 
     screenshot(page, "dashboard-cost-effectiveness")
+    href = page.locator("a.atmp-download").get_attribute("href")
+    assert href.startswith("data:application/x-yaml;base64,")
+
+    # Reset: the file's price again, and the ICER of the package at that price.
+    page.get_by_role("button", name="Reset").click()
+    back = cea_summary(model, evaluate_cea(model, 10_000, rng=SEED), [30_000])
+    want = back["icers"].set_index("strategy").loc["axi-cel", "icer"]
+    page.wait_for_function("want => document.querySelector('.atmp-icers tr[data-strategy=\"axi-cel\"] .atmp-icer')"
+                           ".innerText === want", arg=f"{want:,.0f}", timeout=30_000)
     assert page.console_log.errors == []
