@@ -13,11 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atmp_hta.cea import ceac, evpi_by_wtp
 from atmp_hta.exceptions import ParameterError
-from atmp_hta.hta_model import HtaModel, cea_summary, evaluate_cea, load_hta_model, uncertain_parameters
+from atmp_hta.hta_model import (
+    HtaModel,
+    base_values,
+    cea_summary,
+    evaluate_cea,
+    load_hta_model,
+    parameter_bounds,
+    uncertain_parameters,
+)
 from atmp_hta.voi import evppi_table
 from atmp_hta.workbooks import validate_workbook
 
-__all__ = ["CostEffectivenessInputs", "cost_effectiveness_inputs", "wtp_grid", "cea_analysis"]
+__all__ = ["CostEffectivenessInputs", "cost_effectiveness_inputs", "wtp_grid", "cea_analysis", "parameter_label"]
 
 
 class CostEffectivenessInputs(BaseModel):
@@ -32,6 +40,8 @@ class CostEffectivenessInputs(BaseModel):
     max_wtp: float = Field(200_000, gt=0)
     evppi_parameters: list[str] = Field(default_factory=list)
     evppi_wtp: float = Field(0.0, ge=0)
+    two_way_parameters: list[str] = Field(default_factory=lambda: ["price_axicel", "cure_pfs_axicel"])
+    threshold_parameter: str = "price_axicel"
     results_path: str | None = None
     model: HtaModel | None = None
 
@@ -54,7 +64,30 @@ def cost_effectiveness_inputs(**parameters) -> CostEffectivenessInputs:
     if unknown:
         raise ParameterError(f"The 'evppi_parameters' parameter must name uncertain parameters of the model: one "
                              f"of {known}. Got {unknown}.", field="evppi_parameters")
+    names = sorted(base_values(model))
+    pair = inputs.two_way_parameters
+    if len(pair) != 2 or pair[0] == pair[1] or not set(pair) <= set(names):
+        raise ParameterError(f"The 'two_way_parameters' parameter must name two different parameters of the model "
+                             f"file (x, then y): two of {names}. Got {pair}.", field="two_way_parameters")
+    if inputs.threshold_parameter not in names:
+        raise ParameterError(f"The 'threshold_parameter' parameter must name a parameter of the model file: one of "
+                             f"{names}. Got {inputs.threshold_parameter!r}.", field="threshold_parameter")
+    for name in {*pair, inputs.threshold_parameter}:
+        parameter_bounds(model, name)  # a parameter fixed at 0 has no default range: say so now
     return inputs.model_copy(update={"model": model})
+
+
+def parameter_label(model: HtaModel, name: str) -> str:
+    """A parameter's label from the model file (its name if it has none), for chart axes.
+
+    Examples
+    --------
+    >>> parameter_label(load_hta_model("axicabtagene_ciloleucel_cea.yaml"), "cure_pfs_axicel")
+    'Cured fraction (PFS), axi-cel'
+    """
+    root, _, component = name.partition(".")
+    label = model.parameters[root].label or root
+    return f"{label}: {component}" if component else label
 
 
 def wtp_grid(max_wtp: float, thresholds=(), n: int = 41) -> np.ndarray:

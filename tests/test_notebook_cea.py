@@ -11,7 +11,7 @@ import papermill as pm
 import pytest
 
 from atmp_hta.exceptions import ParameterError
-from atmp_hta.hta_model import evaluate_cea, tornado
+from atmp_hta.hta_model import evaluate_cea, threshold_analysis, tornado, two_way
 from atmp_hta.workbooks_cea import cea_analysis, cost_effectiveness_inputs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,7 +27,8 @@ def test_workbook_records_the_package_results(tmp_path):
                         parameters={"n_draws": 2_000, "seed": 3, "results_path": str(results)})
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     svgs = [o for c in nb.cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
-    assert len(svgs) == 4  # CE plane, CEAC, EVPPI, tornado
+    assert len(svgs) == 6  # CE plane, CEAC, EVPPI, tornado, two-way map, threshold chart
+    assert any("threshold 76," in "".join(o["data"]["image/svg+xml"]) for o in svgs)  # the labelled threshold
     recorded = json.loads(results.read_text())
 
     inputs = cost_effectiveness_inputs(model_file=MODEL, n_draws=2_000, seed=3)
@@ -47,6 +48,20 @@ def test_workbook_records_the_package_results(tmp_path):
     assert recorded["evppi_top"] == pytest.approx(top["evppi"], rel=1e-9)
     assert recorded["tornado_top_parameter"] == tornado(inputs.model, 30_000)["parameter"].iloc[0]
     assert recorded["model_sha256"] == inputs.model.sha256 and recorded["n_draws"] == 2_000
+    # two-way map and threshold analysis on the defaults: list price x PFS cured fraction, the price's threshold
+    assert (recorded["two_way_x"], recorded["two_way_y"]) == ("price_axicel", "cure_pfs_axicel")
+    assert recorded["sensitivity_wtp"] == 30_000
+    grid = two_way(inputs.model, "price_axicel", "cure_pfs_axicel", threshold=30_000)
+    assert recorded["two_way_base_nmb"] == pytest.approx(grid["base_result"].iloc[0], rel=1e-12)
+    assert recorded["two_way_share_positive"] == pytest.approx((grid["result"] > 0).mean(), rel=1e-12)
+    found = threshold_analysis(inputs.model, "price_axicel", threshold=30_000)
+    assert recorded["threshold_crossings"] == 1
+    assert recorded["threshold_value"] == pytest.approx(found["threshold"].iloc[0], rel=1e-12)
+    # and by hand from the base case: the price at which 30,000 x dE = dC
+    d_effect = base.loc["axi-cel", "effect"] - base.loc["salvage chemotherapy", "effect"]
+    d_cost = base.loc["axi-cel", "cost"] - base.loc["salvage chemotherapy", "cost"]
+    assert recorded["threshold_value"] == pytest.approx(30_000 * d_effect - d_cost + 280_451, rel=1e-9)
+    assert recorded["two_way_base_nmb"] == pytest.approx(30_000 * d_effect - d_cost, rel=1e-12)
 
 
 @pytest.mark.parametrize(("params", "message"), [
@@ -55,6 +70,10 @@ def test_workbook_records_the_package_results(tmp_path):
     ({"evppi_parameters": ["price_axicel"]}, "evppi_parameters"),
     ({"colour": "red"}, "colour"),
     ({"model_file": "nope.yaml"}, "no such file"),
+    ({"two_way_parameters": ["price_axicel"]}, "'two_way_parameters' parameter must name two different parameters"),
+    ({"two_way_parameters": ["u_pf", "u_pf"]}, "two_way_parameters"),
+    ({"two_way_parameters": ["u_pf", "price"]}, "two_way_parameters"),
+    ({"threshold_parameter": "cure"}, "'threshold_parameter' parameter must name a parameter of the model file"),
 ])
 def test_workbook_parameters_are_validated(params, message):
     with pytest.raises(ParameterError, match=message):
