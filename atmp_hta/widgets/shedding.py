@@ -328,7 +328,7 @@ class SheddingPlannerDashboard(traitlets.HasTraits):
 
         self.picker = widgets.Dropdown(options=[(label, p) for p, (label, _, _) in self._sets.items()],
                                        value=str(path), description="Parameter set",
-                                       style={"description_width": "100px"}, layout=widgets.Layout(width="560px"))
+                                       style={"description_width": "100px"}, layout=widgets.Layout(width="660px"))
         self.picker.add_class("atmp-shed-picker")
         self.reset_button = widgets.Button(description="Reset", icon="undo", tooltip="back to the file's values",
                                            layout=widgets.Layout(width="110px"))

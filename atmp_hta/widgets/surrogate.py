@@ -410,7 +410,7 @@ class SurrogatePlannerDashboard(traitlets.HasTraits):
 
         self.picker = widgets.Dropdown(options=[(label, p) for p, (label, _, _) in self._sets.items()],
                                        value=str(path), description="Parameter set",
-                                       style={"description_width": "100px"}, layout=widgets.Layout(width="560px"))
+                                       style={"description_width": "100px"}, layout=widgets.Layout(width="660px"))
         self.picker.add_class("atmp-surrogate-picker")
         self.sliders: dict[str, widgets.FloatSlider] = {}
         for s in SLIDERS:
@@ -523,9 +523,9 @@ class SurrogatePlannerDashboard(traitlets.HasTraits):
         self.synopsis.value = synopsis_html(plan.synopsis)
         self.download.value = downloads_html(plan.synopsis)
         name = Path(self.path).name
-        self.inputs_download.value = _data_uri_link(
+        self.inputs_download.value = '<div class="atmp-downloads">' + _data_uri_link(
             parameters_yaml(self._document, self.values(), name), "application/x-yaml",
-            f"{Path(self.path).stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml")
+            f"{Path(self.path).stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml") + "</div>"
         self.sim_button.disabled = False
         if self.check is not None:
             self.check = None
