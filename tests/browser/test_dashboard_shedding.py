@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -13,6 +14,7 @@ from atmp_hta.planners.shedding import (
     load_shedding_defaults,
     recommend_precaution_period,
 )
+from atmp_hta.planners.shedding.workbook import shedding_inputs
 from atmp_hta.widgets.shedding import COMPARISON_COLUMNS, format_metric
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
@@ -37,7 +39,7 @@ def shown_period(page):
 
 
 def test_dashboard_matches_the_package_and_follows_a_slider_and_the_button(voila_url, page, screenshot,
-                                                                             record_property):
+                                                                             record_property, tmp_path):
     ready = open_dashboard(page, voila_url)
     record_property("page_ready_s", round(ready, 2))
     print(f"shedding dashboard ready in {ready:.2f} s")
@@ -50,6 +52,8 @@ def test_dashboard_matches_the_package_and_follows_a_slider_and_the_button(voila
     assert "from atmp_hta" not in page.content()  # sources stripped
     assert page.locator("table.atmp-plan tbody tr").count() == 5 * 20
     assert page.locator("a.atmp-download-csv").get_attribute("href").startswith("data:text/csv")
+    options = page.locator(".atmp-shed-picker select option").all_inner_texts()
+    assert [o.replace("\xa0", " ") for o in options] == [f"shedding_aav: {defaults.name}"]  # labels use nbsp
 
     # Move the margin up with the keyboard, five steps of one day.
     handle = page.locator(".atmp-shed-margin-days .noUi-handle")
@@ -62,6 +66,23 @@ def test_dashboard_matches_the_package_and_follows_a_slider_and_the_button(voila
     readout = float(page.locator(".atmp-shed-margin-days .widget-readout").inner_text())
     assert readout == 35 and before == "30"
     assert shown_period(page) == f"{recommend_precaution_period(upper, readout).period_days:g}"
+
+    # The inputs download as a defaults file that the planner reads back with the moved margin.
+    page.wait_for_function("() => atob(document.querySelector('a.atmp-download-yaml').href.split(',')[1])"
+                           ".includes('value: 35')", timeout=30_000)
+    link = page.locator("a.atmp-download-yaml")
+    assert link.get_attribute("download") == "shedding_aav-dashboard.yaml"
+    path = tmp_path / "shedding_aav-dashboard.yaml"
+    path.write_bytes(base64.b64decode(link.get_attribute("href").split("base64,", 1)[1]))
+    inputs = shedding_inputs(defaults_file=str(path), seed=SEED)
+    assert inputs.margin_days == 35 and load_shedding_defaults(path).design.margin_days.source == "assumption"
+
+    # Reset puts the margin back to the file's value.
+    page.locator(".atmp-shed-reset").click()
+    page.wait_for_function(
+        "m => document.querySelector('.atmp-banner .atmp-margin').innerText === m", arg="30", timeout=30_000)
+    assert page.locator(".atmp-shed-margin-days .widget-readout").inner_text() == "30"
+    assert shown_period(page) == f"{recommend_precaution_period(upper, d.margin_days.value).period_days:g}"
 
     # The simulation runs behind its button and fills the comparison table with the package's numbers.
     page.locator(".atmp-simulate").click()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import time
 
@@ -31,7 +32,8 @@ def shown_sizes(page) -> dict[str, int]:
             for k in ("primary", "noninferiority", "superiority", "planned")}
 
 
-def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page, screenshot, record_property):
+def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page, screenshot, record_property,
+                                                                tmp_path):
     ready = open_dashboard(page, voila_url)
     record_property("page_ready_s", round(ready, 2))
     defaults = read_planner_parameters(DEFAULT_PARAMETER_FILE)
@@ -45,6 +47,9 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
     assert page.locator(".vega-embed").count() == 3  # power curves, predicted bleeding, trial-level surrogacy
     assert page.locator("table.atmp-synopsis tbody tr").count() == len(plan.synopsis)
     assert "from atmp_hta" not in page.content()  # sources stripped
+    options = page.locator(".atmp-surrogate-picker select option").all_inner_texts()
+    assert [o.replace("\xa0", " ") for o in options] == [  # option labels use nbsp
+        "surrogate_haemophilia_b: haemophilia B (AAV-FIX gene therapy, Phase II)"]
 
     # Move the planning rate ratio up five steps with the keyboard: superiority needs more patients.
     slider = page.locator(f".{css_class('rate_ratio_expected')}")
@@ -67,6 +72,29 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
         alpha=defaults["alpha_one_sided"], power=defaults["target_power"], margin=1.0,
     )
     assert shown_sizes(page)["superiority"] == expected.n_patients_exact > before
+
+    # The inputs download as a planner file that the package reads back to the sizes on screen.
+    link = page.locator("a.atmp-download-yaml")
+    assert link.get_attribute("download") == "surrogate_haemophilia_b-dashboard.yaml"
+    path = tmp_path / "inputs.yaml"
+    path.write_bytes(base64.b64decode(link.get_attribute("href").split("base64,", 1)[1]))
+    values = read_planner_parameters(path)
+    assert values["rate_ratio_expected"] == pytest.approx(readout)
+    moved = plan_trial(surrogate_inputs(**values))
+    assert shown_sizes(page) == {
+        "primary": moved.n_primary_rounded,
+        "noninferiority": moved.noninferiority.n_patients_exact,
+        "superiority": moved.superiority.n_patients_exact,
+        "planned": moved.n_planned,
+    }
+
+    # Reset: back to the file's values and sizes.
+    page.locator(".atmp-surrogate-reset").click()
+    page.wait_for_function(
+        "n => document.querySelector('.atmp-n-superiority').innerText === String(n)",
+        arg=before, timeout=30_000,
+    )
+    assert float(slider.locator(".widget-readout").inner_text()) == defaults["rate_ratio_expected"]
 
     # The simulation check runs behind its button and fills its table.
     page.get_by_role("button", name=re.compile("Check by simulation")).click()
