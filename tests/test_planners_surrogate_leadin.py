@@ -61,7 +61,6 @@ def test_normal_approximation_events_formula():
     expected = (za * np.sqrt(p0 * (1 - p0)) + zb * np.sqrt(p1 * (1 - p1))) ** 2 / (p0 - p1) ** 2
     assert d.events_required == pytest.approx(expected)
     assert d.n_patients_normal == pytest.approx(expected / (4.19 * (0.5 + 0.5 * 1.0)))
-    assert d.n_patients == d.n_patients_normal  # deprecated alias, kept for existing callers
     frame = d.to_frame()
     assert frame.shape == (1, 14) and "n_patients_normal" in frame and "n_patients" not in frame
 

@@ -138,9 +138,9 @@ def sizes_html(plan: SurrogatePlan) -> str:
         + card("primary", "Primary: FIX activity", plan.n_primary_rounded,
                f"n = {plan.n_primary:.2f} · d = {plan.effect_size:.2f} · one-sample t-test")
         + card("noninferiority", f"Lead-in: non-inferiority (RR &lt; {ni.margin:g})", ni.n_patients_exact,
-               f"exact · normal approx. {ni.n_patients:.1f} · {ni.events_required:.0f} bleeds")
+               f"exact · normal approx. {ni.n_patients_normal:.1f} · {ni.events_required:.0f} bleeds")
         + card("superiority", "Lead-in: superiority (RR &lt; 1)", sup.n_patients_exact,
-               f"exact · normal approx. {sup.n_patients:.1f} · {sup.events_required:.0f} bleeds")
+               f"exact · normal approx. {sup.n_patients_normal:.1f} · {sup.events_required:.0f} bleeds")
         + card("planned", "Planned enrolment", plan.n_planned,
                f"max(primary, non-inferiority) with {p.dropout:.0%} drop-out", "planned")
         + "</div>"

@@ -227,14 +227,6 @@ class LeadinSampleSize:
     power: float
     margin: float
 
-    @property
-    def n_patients(self) -> float:
-        """Deprecated alias of ``n_patients_normal`` (the normal approximation, not the design's size).
-
-        Use ``n_patients_exact`` for the number of patients the design needs.
-        """
-        return self.n_patients_normal
-
     def to_frame(self):
         """One-row tidy table of the design."""
         return pd.DataFrame([self.__dict__])
