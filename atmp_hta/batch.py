@@ -209,6 +209,7 @@ def run_batch(
     scheduler: Any = None,
     seed: int = 0,
     timeout: float = 600,
+    cell_timeout: float | None = None,
     progress: bool = True,
     kernel_name: str | None = None,
 ) -> BatchResult:
@@ -236,7 +237,11 @@ def run_batch(
     seed : int, default 0
         The batch seed. Each run gets ``derive_seed(seed, parameter_hash)``: same batch, same numbers.
     timeout : float, default 600
-        Seconds any one cell may run (papermill's ``execution_timeout``); a run that exceeds it fails.
+        Wall-clock limit of each run in seconds, from the kernel's start to the end of its last cell. A run
+        that exceeds it stops (its kernel is shut down) and is reported as failed with a ``TimeoutError``.
+    cell_timeout : float, optional
+        Seconds any one cell may run (papermill's ``execution_timeout``), a tighter limit for a cell that
+        hangs; a run whose cell exceeds it fails. Default: the run's ``timeout``.
     progress : bool, default True
         Show a progress bar (tqdm, on stderr).
     kernel_name : str, optional
@@ -251,13 +256,14 @@ def run_batch(
     ------
     ValueError
         On bad input (missing notebook or parameter file, malformed grid, ``workers < 1``, ``timeout <= 0``,
-        a notebook without the parameters the runner injects), before anything is written.
+        ``cell_timeout <= 0``, a notebook without the parameters the runner injects), before anything is written.
     ImportError
         If ``scheduler`` is set and dask.distributed is not installed.
 
     Notes
     -----
-    A failing run (its validation cell raises, a cell errors, a cell times out, the kernel dies) is recorded
+    A failing run (its validation cell raises, a cell errors, a cell or the whole run times out, the kernel
+    dies) is recorded
     as ``failed`` with a one-line error; the others go on. Completed runs are skipped on a rerun if the
     parameter file's content, the grid values, the batch seed and the notebook's source are unchanged;
     failed and interrupted runs are executed again.
@@ -265,9 +271,9 @@ def run_batch(
     from atmp_hta.batch_summary import index_html, summary_frame, write_parquet
 
     notebook, files, parsed_grid, out = validate_batch(
-        notebook, parameter_files, grid, output_dir, workers, seed, timeout
+        notebook, parameter_files, grid, output_dir, workers, seed, timeout, cell_timeout
     )
-    specs = plan_runs(notebook, files, parsed_grid, out, seed, timeout, kernel_name)
+    specs = plan_runs(notebook, files, parsed_grid, out, seed, timeout, kernel_name, cell_timeout)
     scheduler = _resolve_scheduler(scheduler)
     client, own_client = _dask_client(scheduler) if scheduler is not None else (None, False)
     try:
@@ -328,6 +334,7 @@ def _handle_batch(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             seed=args.seed,
             timeout=args.timeout,
+            cell_timeout=args.cell_timeout,
             progress=not args.no_progress,
         )
     except (ValueError, TypeError, ImportError, OSError) as exc:
@@ -349,9 +356,9 @@ def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register the ``batch`` subcommand on an :mod:`argparse` subparsers object.
 
     ``batch NOTEBOOK [PARAMETER_FILES...] [--grid KEY=V1,V2 ...] [--output DIR] [--workers N]
-    [--scheduler ADDRESS] [--seed S] [--timeout SECONDS] [--no-progress]``. The namespace carries
-    ``handler(args) -> int``: 0 all runs ok, 1 some runs failed (listed on stderr), 2 bad input (one line on
-    stderr, nothing written).
+    [--scheduler ADDRESS] [--seed S] [--timeout SECONDS] [--cell-timeout SECONDS] [--no-progress]``. The
+    namespace carries ``handler(args) -> int``: 0 all runs ok, 1 some runs failed (listed on stderr), 2 bad
+    input (one line on stderr, nothing written).
 
     Returns
     -------
@@ -392,7 +399,15 @@ def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
         type=float,
         default=600,
         metavar="SECONDS",
-        help="per-cell execution timeout (default 600)",
+        help="wall-clock limit of each run, all cells together; a run that exceeds it is stopped and "
+        "reported as failed (default 600)",
+    )
+    parser.add_argument(
+        "--cell-timeout",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="limit for any one cell, to stop a hung cell sooner (default: the run's --timeout)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(handler=_handle_batch)

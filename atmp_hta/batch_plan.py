@@ -248,6 +248,12 @@ class RunSpec:
     run_dir: str
     timeout: float
     kernel_name: str | None
+    cell_timeout: float | None = None
+
+    @property
+    def cell_limit(self) -> float:
+        """Seconds any one cell may run: ``cell_timeout``, else the whole run's ``timeout``."""
+        return self.timeout if self.cell_timeout is None else min(self.cell_timeout, self.timeout)
 
     def parameters(self) -> dict[str, Any]:
         """Papermill parameters of this run: grid values, ``parameter_file``, ``seed``, ``results_path``."""
@@ -299,8 +305,11 @@ def plan_runs(
     seed: int,
     timeout: float,
     kernel_name: str | None,
+    cell_timeout: float | None = None,
 ) -> list[RunSpec]:
     """The runs of a batch: every parameter file times every grid point, in that order, without duplicates.
+
+    ``timeout`` is each run's wall-clock limit in seconds, ``cell_timeout`` (optional) each cell's.
 
     ``run_id`` is ``<file stem>-<key=value>...-<8 hex>``: readable, and unique through a hash of the
     parameter file's path, the grid point and the batch seed.
@@ -340,6 +349,7 @@ def plan_runs(
                     run_dir=str(output_dir / run_id),
                     timeout=float(timeout),
                     kernel_name=kernel_name,
+                    cell_timeout=None if cell_timeout is None else float(cell_timeout),
                 ),
             )
     return list(specs.values())
@@ -356,8 +366,19 @@ def declared_parameters(notebook: Path) -> set[str] | None:
     return set(papermill.inspect_notebook(str(notebook)))
 
 
+def _is_seconds(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int | float) and value > 0 and value != float("inf")
+
+
 def validate_batch(
-    notebook: Any, parameter_files: Any, grid: Any, output_dir: Any, workers: Any, seed: Any, timeout: Any
+    notebook: Any,
+    parameter_files: Any,
+    grid: Any,
+    output_dir: Any,
+    workers: Any,
+    seed: Any,
+    timeout: Any,
+    cell_timeout: Any = None,
 ) -> tuple[Path, list[Path | None], dict[str, list[Any]], Path]:
     """Check :func:`atmp_hta.batch.run_batch`'s arguments; return them resolved (absolute paths, parsed grid).
 
@@ -368,8 +389,10 @@ def validate_batch(
         raise invalid("workers", ">= 1", workers, where=_WHERE)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise invalid("seed", "an integer >= 0", seed, where=_WHERE)
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or not timeout > 0:
+    if not _is_seconds(timeout):
         raise invalid("timeout", "a number of seconds > 0", timeout, where=_WHERE)
+    if cell_timeout is not None and not _is_seconds(cell_timeout):
+        raise invalid("cell_timeout", "a number of seconds > 0, or None", cell_timeout, where=_WHERE)
     if notebook is None or not Path(notebook).is_file() or Path(notebook).suffix != ".ipynb":
         raise invalid(
             "notebook",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import json
+import math
 import os
 import re
 import time
@@ -39,14 +40,48 @@ def one_line(text: object, limit: int = 500) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
-def _error_line(exc: BaseException, timeout: float) -> str:
+class _RunClock:
+    """Per-cell time limits that also hold the whole run to its wall-clock limit.
+
+    nbclient asks ``timeout_func(cell)`` for each cell's limit as the cell starts; the answer is the
+    per-cell limit or the time left in the run, whichever is shorter. When the run's time is up, the next
+    cell gets (almost) none, so the run stops within its limit plus one kernel reply; nbclient then
+    raises ``CellTimeoutError`` and shuts the kernel down. ``run_limit_hit`` says which limit it was.
+    """
+
+    def __init__(self, run_timeout: float, cell_timeout: float, started: float) -> None:
+        self.run_timeout = run_timeout
+        self.cell_timeout = cell_timeout
+        self.deadline = started + run_timeout
+        self.run_limit_hit = False
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def __call__(self, cell: Any = None) -> float:
+        remaining = self.remaining()
+        self.run_limit_hit = remaining < self.cell_timeout
+        # nbclient reads 0 or a negative number as "no limit": never return one
+        return max(min(self.cell_timeout, remaining), _MIN_CELL_TIMEOUT)
+
+
+_MIN_CELL_TIMEOUT = 0.01
+
+
+def _error_line(exc: BaseException, clock: _RunClock) -> str:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     if isinstance(exc, PapermillExecutionError):
         return f"{exc.ename}: {one_line(exc.evalue)}".rstrip(": ")
+    if isinstance(exc, CellTimeoutError) and clock.run_limit_hit or clock.remaining() <= 0:
+        # a cell cut short by the run's limit, or a kernel that did not start before it
+        return (
+            f"TimeoutError: the run took longer than its time limit of {clock.run_timeout:g} s "
+            "(wall clock, all cells together); the kernel was shut down"
+        )
     if isinstance(exc, CellTimeoutError):
-        return f"TimeoutError: a cell ran longer than the execution timeout of {timeout:g} s"
+        return f"TimeoutError: a cell ran longer than the execution timeout of {clock.cell_timeout:g} s"
     if isinstance(exc, DeadKernelError):
         return f"DeadKernelError: the kernel died ({one_line(exc)}); see {KERNEL_LOG}"
     return f"{type(exc).__name__}: {one_line(exc)}".rstrip(": ")
@@ -161,6 +196,7 @@ def execute_run(spec: RunSpec) -> dict:
     from atmp_hta.report import render_html
 
     started = time.perf_counter()
+    clock = _RunClock(spec.timeout, spec.cell_limit, time.monotonic())
     run_dir = Path(spec.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _invalidate(run_dir)
@@ -179,7 +215,11 @@ def execute_run(spec: RunSpec) -> dict:
             # papermill would otherwise rewrite the whole notebook twice per cell, in this process (GIL):
             # with large chart outputs that dominates a run. It still writes on success and on a cell error.
             request_save_on_cell_execute=False,
-            execution_timeout=spec.timeout,
+            # Each cell's limit is the per-cell timeout or what is left of the run's, whichever is shorter
+            # (timeout_func overrides execution_timeout, which nbclient still uses outside cells).
+            timeout_func=clock,
+            execution_timeout=max(1, math.ceil(spec.cell_limit)),
+            start_timeout=max(1, math.ceil(min(60.0, spec.timeout))),
             # The kernel's working directory is the notebook's, as in Jupyter. papermill's own `cwd`
             # argument would os.chdir the whole process, which is unsafe with several runs in threads.
             resources={"metadata": {"path": str(Path(spec.notebook).parent)}},
@@ -189,7 +229,7 @@ def execute_run(spec: RunSpec) -> dict:
             on_notebook_start=lambda notebook, **_: executing.setdefault("nb", notebook),
         )
     except Exception as exc:  # the notebook failed: record it, let the other runs go on
-        error = _error_line(exc, spec.timeout)
+        error = _error_line(exc, clock)
         _settle_event_loop()
         if not partial.exists() and "nb" in executing:  # a timeout or a dead kernel: papermill saved nothing
             _write_stopped_notebook(executing["nb"], error, partial)

@@ -42,6 +42,8 @@ from atmp_hta.exceptions import ParameterError
 NOTEBOOK = Path(__file__).resolve().parent / "data" / "notebooks" / "toy.ipynb"
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 8  # per cell; the toy's cells take well under a second, the "slow" set sleeps for 60 s
+RUN_TIMEOUT_S = 120  # per run (wall clock): far above what a toy run takes, even on a loaded machine
+STEPS = Path(__file__).resolve().parent / "data" / "notebooks" / "steps.ipynb"  # four cells of step_s each
 
 VALID = {"a1": 1, "a2": 2, "a3": 2.5, "a4": -4}
 FIXED = {"bad": "a: 3\n", "boom": "a: 5\n", "slow": "a: 6\n"}
@@ -130,6 +132,8 @@ def test_workers_below_one_is_rejected_with_the_project_message(tmp_path):
         ({"grid": ["x"]}, "The 'grid' parameter of batch must be of the form key=value1,value2"),
         ({"grid": ["not_declared=1,2"]}, "whose 'parameters' cell defines not_declared"),
         ({"timeout": 0}, "The 'timeout' parameter of batch must be a number of seconds > 0. Got 0."),
+        ({"timeout": float("inf")}, "The 'timeout' parameter of batch must be a number of seconds > 0. Got inf."),
+        ({"cell_timeout": -1}, "The 'cell_timeout' parameter of batch must be a number of seconds > 0, or None."),
         ({"seed": -1}, "The 'seed' parameter of batch must be an integer >= 0. Got -1."),
     ],
 )
@@ -295,6 +299,44 @@ def test_scheduler_comes_from_the_environment(monkeypatch):
     assert _resolve_scheduler("tcp://other:1") == "tcp://other:1"
 
 
+def _batch_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="atmp-hta")
+    return parser, add_batch_parser(parser.add_subparsers(dest="command"))
+
+
+def test_cli_help_says_which_timeout_is_which():
+    parser, batch = _batch_parser()
+    text = " ".join(batch.format_help().split())
+    assert "--timeout SECONDS wall-clock limit of each run, all cells together" in text
+    assert "--cell-timeout SECONDS limit for any one cell" in text
+    args = parser.parse_args(["batch", str(NOTEBOOK), "--timeout", "30", "--cell-timeout", "2.5"])
+    assert (args.timeout, args.cell_timeout) == (30.0, 2.5)
+    assert parser.parse_args(["batch", str(NOTEBOOK)]).cell_timeout is None
+
+
+def test_a_cell_may_run_at_most_as_long_as_its_run(tmp_path):
+    def cell_limit(timeout, cell_timeout):
+        return plan_runs(NOTEBOOK, [None], {}, tmp_path, 0, timeout, None, cell_timeout)[0].cell_limit
+
+    assert cell_limit(30, None) == 30
+    assert cell_limit(30, 5) == 5
+    assert cell_limit(30, 60) == 30
+
+
+def test_run_clock_gives_each_cell_what_is_left_of_the_run():
+    from atmp_hta.batch_run import _RunClock
+
+    now = time.monotonic()
+    clock = _RunClock(run_timeout=10, cell_timeout=4, started=now)
+    assert 3.9 < clock(None) <= 4 and not clock.run_limit_hit
+    clock = _RunClock(run_timeout=10, cell_timeout=4, started=now - 8)  # about 2 s left
+    assert 1 < clock(None) < 2.1 and clock.run_limit_hit
+    clock = _RunClock(run_timeout=10, cell_timeout=4, started=now - 11)  # time is up
+    assert 0 < clock(None) <= 0.01 and clock.run_limit_hit  # a tiny limit, never 0 (nbclient: "no limit")
+
+
 # -------------------------------------------------------------------------------------- notebook tests
 
 
@@ -303,7 +345,16 @@ def first(tmp_path_factory):
     """Seven parameter sets: four valid, one invalid, one whose model raises, one that times out."""
     root = tmp_path_factory.mktemp("batch")
     files = _parameter_set(root / "params")
-    result = run_batch(NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False)
+    result = run_batch(
+        NOTEBOOK,
+        files,
+        output_dir=root / "out",
+        workers=2,
+        seed=11,
+        timeout=RUN_TIMEOUT_S,
+        cell_timeout=TIMEOUT_S,
+        progress=False,
+    )
     return root, files, result, _snapshot(result)
 
 
@@ -313,7 +364,16 @@ def second(first):
     root, files, _, _ = first
     for name, text in FIXED.items():
         (root / "params" / f"{name}.yaml").write_text(text)
-    result = run_batch(NOTEBOOK, files, output_dir=root / "out", workers=2, seed=11, timeout=TIMEOUT_S, progress=False)
+    result = run_batch(
+        NOTEBOOK,
+        files,
+        output_dir=root / "out",
+        workers=2,
+        seed=11,
+        timeout=RUN_TIMEOUT_S,
+        cell_timeout=TIMEOUT_S,
+        progress=False,
+    )
     return result, _snapshot(result)
 
 
@@ -431,7 +491,8 @@ def test_dask_cluster_gives_the_same_results_as_local_threads(first, tmp_path):
             output_dir=tmp_path / "dask",
             scheduler=cluster.scheduler_address,
             seed=11,
-            timeout=TIMEOUT_S,
+            timeout=RUN_TIMEOUT_S,
+            cell_timeout=TIMEOUT_S,
             progress=False,
         )
     assert remote.n_ok == 4
@@ -514,3 +575,38 @@ def test_a_killed_batch_leaves_nothing_a_rerun_trusts(tmp_path):
         REPORT_FILE,
         RESULTS_FILE,
     ]
+
+
+def _kernel_gone(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.notebook
+def test_a_run_over_its_time_limit_fails_though_every_cell_is_within_the_cell_limit(tmp_path):
+    # steps.ipynb: four cells of step_s = 2 s each, every one under the 4 s cell limit; 8 s together
+    pid_file = tmp_path / "kernel.pid"
+    grid = {"step_s": [2.0], "pid_file": [str(pid_file)]}
+    result = run_batch(STEPS, grid=grid, output_dir=tmp_path / "out", timeout=5, cell_timeout=4, progress=False)
+    row = result.summary.iloc[0]
+    assert row["status"] == "failed" and result.n_failed == 1
+    assert row["error"] == (
+        "TimeoutError: the run took longer than its time limit of 5 s (wall clock, all cells together); "
+        "the kernel was shut down"
+    )
+    run_dir = result.output_dir / row["run_id"]
+    assert not {DONE_FILE, RESULTS_FILE} & {p.name for p in run_dir.iterdir()}
+    assert "Execution stopped: TimeoutError: the run took longer" in (run_dir / REPORT_FILE).read_text()
+    executed = json.loads((run_dir / NOTEBOOK_FILE).read_text())
+    steps = [c for c in executed["cells"] if "time.sleep(step_s)" in "".join(c["source"])]
+    assert len(steps) == 4 and steps[-1]["execution_count"] is None  # stopped before the last step
+    # the kernel is shut down, not left running
+    _wait_for(lambda: _kernel_gone(int(pid_file.read_text())), 30, "the timed-out run's kernel to end")
+
+    # the same cells with time enough for the run: each cell alone was never the problem
+    ok = run_batch(STEPS, grid=grid, output_dir=tmp_path / "ok", timeout=60, cell_timeout=4, progress=False)
+    assert ok.n_ok == 1 and ok.summary.iloc[0]["steps"] == 4
