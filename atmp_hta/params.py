@@ -595,8 +595,12 @@ def load_parameters(path) -> ParameterSet:
     'car-t'
     """
     path = Path(path)
-    if not path.is_file():
+    if path.is_dir():
+        raise ParameterError(f"{path}: is a directory, not a parameter file; give a .yaml file", field="path")
+    if not path.exists():
         raise ParameterError(f"{path}: no such file", field="path")
+    if not path.is_file():
+        raise ParameterError(f"{path}: not a regular file; give a .yaml file", field="path")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "record_results", "to_jsonable"]
+__all__ = ["MISSING", "atomic_write_bytes", "atomic_write_text", "format_result", "record_results", "to_jsonable"]
 
 
 def _current_umask() -> int:
@@ -114,6 +114,43 @@ def to_jsonable(value: Any) -> Any:
         f"The results value {value!r} of type {type(value).__name__} cannot be written as JSON; "
         "record numbers, strings, booleans, lists or mappings of them."
     )
+
+
+#: How a missing value (None, NaN) is shown in reports and tables.
+MISSING = "—"
+
+
+def format_result(value: Any, digits: int = 4) -> str:
+    """Show a recorded result for a reader: numbers to ``digits`` significant digits, missing as "—".
+
+    Floats keep ``digits`` significant digits in fixed notation (thousands separated) from 1e-4 to 1e9 and
+    scientific notation outside; integers are shown whole; ``None`` and NaN are :data:`MISSING`; anything else
+    as ``str``. Only for display: recorded files keep full precision.
+
+    Examples
+    --------
+    >>> [format_result(v) for v in (2.378487992237946, 0.0018898610713833364, 21000.5, 100000, None)]
+    ['2.378', '0.001890', '21,000', '100,000', '—']
+    >>> [format_result(v) for v in (float("nan"), 1.0, -0.5, 3.2e-07, True, "approve")]
+    ['—', '1.000', '-0.5000', '3.200e-07', 'True', 'approve']
+    """
+    if value is None:
+        return MISSING
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a numpy scalar
+            return format_result(value.item(), digits)
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if not math.isfinite(value):
+        return MISSING if math.isnan(value) else str(value)
+    magnitude = abs(value)
+    if value == 0:
+        return "0"
+    if not 1e-4 <= magnitude < 1e9:
+        return f"{value:.{digits - 1}e}"
+    decimals = max(0, digits - 1 - math.floor(math.log10(magnitude)))
+    return f"{value:,.{decimals}f}"
 
 
 def record_results(mapping: Mapping[str, Any], path: str | os.PathLike[str] | None) -> None:

@@ -337,6 +337,51 @@ def test_run_clock_gives_each_cell_what_is_left_of_the_run():
     assert 0 < clock(None) <= 0.01 and clock.run_limit_hit  # a tiny limit, never 0 (nbclient: "no limit")
 
 
+def _index_frame(tmp_path: Path) -> pd.DataFrame:
+    from atmp_hta.batch_summary import summary_frame
+
+    files = [_write(tmp_path, name, "a: 1\n") for name in ("ok", "failed", "skipped")]
+    specs = plan_runs(NOTEBOOK, files, {"x": [1]}, tmp_path / "out", 0, 60, None)
+    results = {
+        "decision": "approve",
+        "net_value": 2.378487992237946,
+        "probability": 0.91234567,
+        "tipping": float("nan"),
+        "n_draws": 100000,
+        "sha256": "63ca3799f59ad36d82d4242649c1ab044d843470ae733047c6522754215f33df",
+        **{f"extra_{i}": i / 3 for i in range(8)},
+    }
+    rows = [
+        specs[0].row("ok", None, 1.25, results),
+        specs[1].row("failed", "ValueError: " + "a long message that must wrap " * 12, 0.5, None),
+        specs[2].row("skipped", None, 3.0, {**results, "net_value": -0.5}),
+    ]
+    return summary_frame(rows, ["x"])
+
+
+def test_index_is_a_readable_table_of_statuses_results_and_errors(tmp_path):
+    from atmp_hta.batch_summary import index_html
+
+    page = index_html(_index_frame(tmp_path), NOTEBOOK, 1, "Batch: toy.ipynb")
+    assert "<tr class=" not in page  # the row is not coloured; the status is a badge in its cell
+    for status in ("ok", "failed", "skipped"):
+        assert f'<span class="badge badge-{status}">{status}</span>' in page
+    header = re.search(r"<thead><tr>(.*?)</tr></thead>", page).group(1)
+    columns = re.findall(r"<th>(.*?)</th>", header)
+    # the first six results with short values are columns; the hash is left to the summary files
+    assert [re.sub("<wbr>", "", c) for c in columns] == [
+        "run", "status", "parameter file", "x", "decision", "net_value", "probability", "tipping", "n_draws",
+        "extra_0", "seed", "duration (s)", "",
+    ]  # fmt: skip
+    assert "6 of 14 recorded results shown" in page and "63ca3799" not in page
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1])
+    assert '<td class="num">2.378</td><td class="num">0.9123</td><td class="num">—</td>' in rows[0]
+    assert '<td class="num">100,000</td>' in rows[0] and '<td class="num">-0.5000</td>' in rows[2]
+    assert "2.378487992237946" not in page and ">nan<" not in page.lower()
+    assert '<td class="error" colspan="6">ValueError: a long message' in rows[1]
+    assert "width: 100%" in page and "white-space: pre-wrap" in page  # fits the page; errors wrap
+
+
 # -------------------------------------------------------------------------------------- notebook tests
 
 
@@ -610,3 +655,33 @@ def test_a_run_over_its_time_limit_fails_though_every_cell_is_within_the_cell_li
     # the same cells with time enough for the run: each cell alone was never the problem
     ok = run_batch(STEPS, grid=grid, output_dir=tmp_path / "ok", timeout=60, cell_timeout=4, progress=False)
     assert ok.n_ok == 1 and ok.summary.iloc[0]["steps"] == 4
+
+
+@pytest.mark.notebook
+def test_index_fits_the_page_and_colours_only_the_badge(first, tmp_path):
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from atmp_hta.report import CHROMIUM_ARGS
+
+    _, _, _, snap = first
+    index = tmp_path / "index.html"  # as the first batch left it (the rerun fixed the failed runs)
+    index.write_text(snap["index"])
+    chromium = shutil.which("chromium")
+    assert chromium is not None, "Debian's chromium is not installed (`make browser` installs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
+        try:
+            page = browser.new_page(viewport={"width": 1024, "height": 768})
+            page.goto(index.as_uri())
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            table_overflow = page.locator(".table-wrap").evaluate("w => w.scrollWidth - w.clientWidth")
+            failed_row = page.locator("tr", has=page.locator(".badge-failed")).first
+            row_colour = failed_row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
+            badge_colour = failed_row.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor")
+        finally:
+            browser.close()
+    assert overflow <= 0, f"the index is {overflow} px wider than the page"
+    assert table_overflow <= 0, f"the table is {table_overflow} px wider than the page"
+    assert row_colour == "rgba(0, 0, 0, 0)" and badge_colour == "rgb(253, 236, 234)"

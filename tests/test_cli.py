@@ -81,6 +81,16 @@ def test_validate_missing_file(capsys, tmp_path):
     assert_one_line_error(err, "absent.yaml", "no such file")
 
 
+@pytest.mark.parametrize("command", ["validate", "evaluate"])
+def test_a_directory_is_reported_as_a_directory(capsys, tmp_path, command):
+    folder = tmp_path / "some_dir"
+    folder.mkdir()
+    status, out, err = run(capsys, command, f"{folder}{os.sep}")
+    assert status == 2 and out == ""
+    assert_one_line_error(err, "some_dir", "is a directory")
+    assert "no such file" not in err
+
+
 # ------------------------------------------------------------------------------------------ evaluate
 def test_evaluate_table(capsys):
     status, out, err = run(capsys, "evaluate", CART)

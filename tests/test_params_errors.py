@@ -9,6 +9,7 @@ relevant, the allowed range and the value received; and that ``error.field`` is 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
@@ -291,6 +292,24 @@ def test_malformed_file_names_the_field(c: Case, tmp_path):
 def test_missing_file_is_a_parameter_error(tmp_path):
     with pytest.raises(ParameterError, match="no such file"):
         load_parameters(tmp_path / "absent.yaml")
+
+
+def test_a_directory_is_named_as_a_directory(tmp_path):
+    folder = tmp_path / "parameters"
+    folder.mkdir()
+    with pytest.raises(ParameterError) as info:
+        load_parameters(folder)
+    message = str(info.value)
+    assert message.startswith(str(folder)) and "is a directory" in message, message
+    assert "no such file" not in message and info.value.field == "path"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes need POSIX")
+def test_a_special_file_is_not_reported_missing(tmp_path):
+    pipe = tmp_path / "pipe.yaml"
+    os.mkfifo(pipe)
+    with pytest.raises(ParameterError, match="not a regular file"):
+        load_parameters(pipe)
 
 
 def test_several_problems_are_all_reported(tmp_path):
