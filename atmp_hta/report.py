@@ -6,6 +6,10 @@ for readers who do not read code: :func:`render_html` keeps every output (text, 
 should enable Altair's ``"svg"`` renderer; Vega-Lite outputs saved with the ``mimetype`` renderer are
 converted here to SVG with ``vl-convert`` as a fallback.
 
+Reports are fully offline: the page loads no script from the network (nbconvert's ``lab`` template is
+used without its require.js, MathJax and Mermaid loaders, see :data:`OFFLINE_TEMPLATE`), so LaTeX in
+Markdown cells shows as its source.
+
 PDF is printed from that HTML by Debian's Chromium driven through Playwright's Python package (no browser
 download: the system ``chromium`` is used through ``executable_path``).
 """
@@ -26,7 +30,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from atmp_hta.exceptions import invalid
+from atmp_hta.exceptions import ParameterError, invalid
 from atmp_hta.records import atomic_write_bytes, atomic_write_text
 
 __all__ = ["ReportError", "add_report_parser", "export_report", "find_chromium", "html_to_pdf", "render_html"]
@@ -45,6 +49,16 @@ CHROMIUM_ARGS = (
     "--disable-component-update",
     "--disable-sync",
 )
+
+#: nbconvert's ``lab`` template without the scripts it would load from a CDN (require.js, MathJax, Mermaid,
+#: the widget renderer): a report must open offline and print to PDF without waiting on the network.
+OFFLINE_TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
+{%- block html_head_js_requirejs -%}{%- endblock html_head_js_requirejs -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+"""
+_OFFLINE_TEMPLATE_NAME = "atmp_hta_offline_report.html.j2"
 
 _CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _VEGALITE_MIME = re.compile(r"^application/vnd\.vegalite\.v(\d+)[.+]json$")  # v5+json, v6.json
@@ -127,9 +141,16 @@ def _exporter() -> Any:
     """One HTML exporter per thread: building one compiles its templates (~0.3 s); rendering is cheap."""
     exporter = getattr(_local, "html_exporter", None)
     if exporter is None:
+        import jinja2
         from nbconvert import HTMLExporter
 
-        exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+        exporter = HTMLExporter(
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            extra_loaders=[jinja2.DictLoader({_OFFLINE_TEMPLATE_NAME: OFFLINE_TEMPLATE})],
+            template_file=_OFFLINE_TEMPLATE_NAME,
+        )
         _local.html_exporter = exporter
     return exporter
 
@@ -142,7 +163,7 @@ def _print_pdf(html_path: Path) -> bytes:
         browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
         try:
             page = browser.new_page()
-            # The report is self-contained; nbconvert's template still links require.js/MathJax from a CDN,
+            # The report is self-contained; a notebook's own HTML output might still link to the network,
             # which would only delay the load offline.
             page.route(re.compile(r"^https?://"), lambda route: route.abort())
             page.goto(html_path.as_uri(), wait_until="load")
@@ -226,6 +247,18 @@ def _resolve_notebook(notebook_or_run_dir: str | os.PathLike[str]) -> tuple[Path
     )
 
 
+def _check_executed(nb: Any, notebook: Path) -> None:
+    """Refuse a notebook none of whose code cells has run: its report would be empty."""
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    if code and not any(cell.get("execution_count") is not None or cell.get("outputs") for cell in code):
+        raise ParameterError(
+            f"{notebook} has not been executed (none of its {len(code)} code cells has run), so its report "
+            f"would be empty: execute it first (papermill {notebook.name} executed.ipynb, or atmp-hta batch) "
+            "and export the executed copy.",
+            field="notebook_or_run_dir",
+        )
+
+
 def export_report(
     notebook_or_run_dir: str | os.PathLike[str],
     output: str | os.PathLike[str] | None = None,
@@ -251,7 +284,8 @@ def export_report(
     Raises
     ------
     ValueError
-        If ``notebook_or_run_dir`` is neither a notebook nor a run directory.
+        If ``notebook_or_run_dir`` is neither a notebook nor a run directory, or is a notebook that has not
+        been executed (no code cell has run). Nothing is written.
     ReportError
         If ``pdf=True`` and Chromium or Playwright is missing, or printing fails. Checked before anything
         is written.
@@ -265,8 +299,10 @@ def export_report(
         raise invalid("output", "a file path, not a directory", os.fspath(output), where="export_report")
     if pdf:
         _check_pdf_support()
+    nb = _load_notebook(notebook)
+    _check_executed(nb, notebook)
     title = notebook.parent.name if is_run_dir else notebook.stem
-    html = render_html(notebook, title=title)
+    html = render_html(nb, title=title)
     output.parent.mkdir(parents=True, exist_ok=True)
     if not pdf:
         return atomic_write_text(output, html)

@@ -161,3 +161,46 @@ def test_pdf_is_printed_by_chromium(tmp_path):
     data = written.read_bytes()
     assert data.startswith(b"%PDF") and len(data) > 1000
     assert sorted(p.name for p in tmp_path.iterdir()) == ["analysis.ipynb", "analysis.pdf"]
+
+
+def _network_scripts(html: str) -> list[str]:
+    """Scripts the page would fetch from the network: <script src="http(s)://..."> and module imports."""
+    found = re.findall(r"<script\b[^>]*\bsrc\s*=\s*[\"']?((?:https?:)?//[^\"'\s>]+)", html, re.I)
+    found += re.findall(r"\bimport\s*\(?\s*[\"']((?:https?:)?//[^\"']+)", html)
+    return found
+
+
+def test_html_report_loads_no_script_from_the_network(tmp_path):
+    html = render_html(_executed_notebook(tmp_path / "charts.ipynb", vegalite=True))
+    assert _network_scripts(html) == []  # no require.js, MathJax or Mermaid from a CDN: the report works offline
+    assert "cdnjs.cloudflare.com" not in html and "unpkg.com" not in html
+    assert "ICER 21000" in html and len(_svg_payloads(html)) == 3  # still the whole report
+
+
+def _unexecuted_notebook(path: Path) -> Path:
+    nb = new_notebook(
+        cells=[new_markdown_cell("# Not run yet"), new_code_cell("x = 1"), new_code_cell("print(x)")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+    )
+    nbformat.write(nb, path)
+    return path
+
+
+def test_an_unexecuted_notebook_is_refused_and_nothing_is_written(tmp_path, capsys):
+    notebook = _unexecuted_notebook(tmp_path / "fresh.ipynb")
+    with pytest.raises(ValueError, match=r"fresh\.ipynb has not been executed \(none of its 2 code cells has run\)"):
+        export_report(notebook)
+    run_dir = tmp_path / "run-1234abcd"
+    run_dir.mkdir()
+    _unexecuted_notebook(run_dir / "notebook.ipynb")
+    with pytest.raises(ValueError, match="has not been executed"):
+        export_report(run_dir)
+
+    parser = argparse.ArgumentParser(prog="atmp-hta")
+    add_report_parser(parser.add_subparsers(dest="command"))
+    args = parser.parse_args(["report", str(notebook)])
+    assert args.handler(args) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and captured.err.count("\n") == 1
+    assert captured.err.startswith("atmp-hta report: error: ") and "fresh.ipynb has not been executed" in captured.err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["fresh.ipynb", "notebook.ipynb", "run-1234abcd"]
