@@ -8,10 +8,11 @@ Net clinical value (QALYs per patient)::
 - w_s, the severity weight (NICE 2022 modifier from the comparator's QALY shortfall);
 - w_u, the unmet-need weight;
 - H, the expected harm: Σ_h p_h · L_h with L_h the discounted QALY loss of harm h from its onset;
-- π, the uncertainty penalty: the risk premium of the harm loss, E[−H] − CE(−H), where CE is the
+- π, the uncertainty penalty: the risk premium of the harm loss, max(0, E[−H] − CE(−H)), where CE is the
   certainty equivalent over the harms' parameter uncertainty at the stated risk aversion. A well
   characterised harm has a narrow distribution and adds little; a rare late harm seen in a few patients
-  has a wide one and adds much.
+  has a wide one and adds much. The floor at 0 acts only for the quantile rule, whose lower quantile can
+  lie above the mean of a skewed loss: an uncertainty penalty is never a bonus.
 
 Approve if NV exceeds the decision threshold (0 by default). With draws, NV is computed per draw and
 P(NV > 0) is reported; the decision uses the mean.
@@ -45,7 +46,14 @@ __all__ = [
     "main_parameters",
     "net_value_curve",
     "TERMS",
+    "MEAN_SD_CAVEAT",
 ]
+
+#: The caveat a result computed with ``ce_method: mean-sd`` carries (in ``caveats`` and ``to_dict()``).
+MEAN_SD_CAVEAT = (
+    "ce_method 'mean-sd' is a mean-variance rule: it does not respect first-order stochastic dominance, so "
+    "more (or more certain) harm can raise the net value; use 'cara' or 'quantile' where that matters"
+)
 
 #: The terms reported with every result, in order.
 TERMS = (
@@ -114,11 +122,18 @@ def _severity(parameter_set, comp, per_draw=False):
 
 
 def _penalty(parameter_set: ParameterSet, harm_draws: np.ndarray) -> float:
+    """π = max(0, E[−H] − CE(−H)) over the harm draws.
+
+    The floor matters only for the quantile rule: a lower quantile of a skewed loss can lie above its mean
+    (H ~ 2 · Beta(0.5, 30): median −0.015 > mean −0.033), and an uncertainty penalty is never a bonus.
+    CARA and mean − k·sd give E[−H] − CE(−H) >= 0 anyway (Jensen; the floor only removes rounding).
+    With the floor, −E[H] − π = min(CE(−H), E[−H]): still monotone under draw-wise dominance.
+    """
     s = parameter_set.settings
     if s.risk_aversion == 0.0 and s.ce_method != "quantile":
         return 0.0
     losses = -harm_draws
-    return float(losses.mean() - certainty_equivalent(losses, s.risk_aversion, s.ce_method))
+    return max(0.0, float(losses.mean() - certainty_equivalent(losses, s.risk_aversion, s.ce_method)))
 
 
 def harm_parameters(parameter_set: ParameterSet) -> frozenset:
@@ -155,7 +170,11 @@ def net_value_draws(parameter_set: ParameterSet, values: dict, penalty, per_draw
 
 @dataclass(frozen=True)
 class BenefitRiskResult:
-    """The decision for one parameter set, with every term, per-draw values and provenance."""
+    """The decision for one parameter set, with every term, per-draw values and provenance.
+
+    ``caveats`` holds short warnings about the method used (today: :data:`MEAN_SD_CAVEAT` when the
+    uncertainty penalty is mean − k·sd with k > 0); empty otherwise.
+    """
 
     parameter_set: ParameterSet = field(repr=False)
     n_draws: int
@@ -169,6 +188,7 @@ class BenefitRiskResult:
     harms: pd.DataFrame = field(repr=False)
     draw_arrays: dict = field(repr=False)
     provenance: dict = field(repr=False)
+    caveats: tuple = ()
 
     @cached_property
     def draws(self) -> pd.DataFrame:
@@ -194,6 +214,7 @@ class BenefitRiskResult:
             "shortfall": dict(self.shortfall),
             "harms": self.harms.to_dict(orient="records"),
             "provenance": dict(self.provenance),
+            "caveats": list(self.caveats),
         }
 
     def breakdown(self) -> pd.DataFrame:
@@ -230,8 +251,9 @@ class BenefitRiskResult:
             ("expected_harm", t["expected_harm"], "H = Σ_h p_h · L_h", f"{len(self.harms)} harm(s)"),
             ("uncertainty_penalty", t["uncertainty_penalty"],
              {"cara": "π = E[−H] − CE(−H), CE(X) = −(1/r) ln E[e^(−rX)]",
-              "mean-sd": "π = E[−H] − (E[−H] − k · sd(H)) = k · sd(H)",
-              "quantile": "π = E[−H] − Q_α(−H)"}[s.ce_method],
+              "mean-sd": "π = E[−H] − (E[−H] − k · sd(H)) = k · sd(H); mean–variance: more harm can lower π "
+                         "by more than it adds to H",
+              "quantile": "π = max(0, E[−H] − Q_α(−H)), never a bonus"}[s.ce_method],
              f"{s.ce_method}, risk aversion {s.risk_aversion:g}, over {self.provenance['penalty_draws']} draws"),
             ("net_value", self.net_value, "NV = w_s · w_u · B − H − π",
              f"{t['weighted_benefit']:.4f} − {t['expected_harm']:.4f} − {t['uncertainty_penalty']:.4f}"),
@@ -256,6 +278,16 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
     Returns
     -------
     BenefitRiskResult
+
+    Notes
+    -----
+    NV = w_s · w_u · B − H − π with π = max(0, E[−H] − CE(−H)) over the harm draws, CE the certainty
+    equivalent of ``settings.ce_method`` at ``settings.risk_aversion`` (:func:`atmp_hta.risk.certainty_equivalent`).
+    The floor at 0 acts only for ``quantile``: the α-quantile of a right-skewed loss can lie above its mean
+    (p_harm ~ Beta(0.5, 30), α = 0.5 would give π = −0.018), and an uncertainty penalty is never a bonus.
+    Over common draws −H − π = min(CE(−H), E[−H]), so for CARA and the quantile more harm never raises NV.
+    ``mean-sd`` (μ − kσ) does not respect stochastic dominance; its results carry :data:`MEAN_SD_CAVEAT`
+    in ``caveats``.
 
     Examples
     --------
@@ -348,6 +380,7 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
         harms=harms,
         draw_arrays=draw_arrays,
         provenance=provenance,
+        caveats=(MEAN_SD_CAVEAT,) if s.ce_method == "mean-sd" and s.risk_aversion > 0 else (),
     )
 
 

@@ -138,7 +138,13 @@ class Settings(_Model):
     unmet_need_scheme: Literal["none", "linear", "convex"] = "none"
     max_uplift: float = Field(0.0, ge=0.0, le=1.0)
     risk_aversion: float = Field(0.0, ge=0.0, description="CARA r per QALY, k for mean-sd, alpha for quantile")
-    ce_method: Literal["cara", "mean-sd", "quantile"] = "cara"
+    ce_method: Literal["cara", "mean-sd", "quantile"] = Field(
+        "cara",
+        description="certainty equivalent for the uncertainty penalty: 'cara' (exponential utility), "
+        "'quantile' (the alpha-quantile; the penalty is floored at 0), or 'mean-sd' (mean minus k standard "
+        "deviations: a mean-variance rule that does not respect first-order stochastic dominance, so more "
+        "harm can raise the net value; results carry a caveat)",
+    )
     decision_threshold: float = Field(0.0, description="approve if net value (QALYs) exceeds this")
     penalty_draws: int = Field(20_000, ge=1_000, le=2_000_000, description="draws for the uncertainty penalty")
 

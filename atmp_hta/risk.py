@@ -34,7 +34,8 @@ def certainty_equivalent(values, risk_aversion, method="cara", axis=0):
         Draws of the outcome (e.g. net QALYs) along ``axis``.
     risk_aversion : float
         ``"cara"``: the coefficient r >= 0 of constant absolute risk aversion, per unit of ``values``.
-        ``"mean-sd"``: the number k >= 0 of standard deviations subtracted from the mean.
+        ``"mean-sd"``: the number k >= 0 of standard deviations subtracted from the mean (a mean–variance
+        rule: it does not respect first-order stochastic dominance; see Notes).
         ``"quantile"``: the lower-tail probability α in (0, 0.5]; the certainty equivalent is the α-quantile
         (0.5 gives the median).
     method : {"cara", "mean-sd", "quantile"}
@@ -51,11 +52,23 @@ def certainty_equivalent(values, risk_aversion, method="cara", axis=0):
     m − (1/r)(logsumexp(−r (X − m)) − ln n) with m the mean, which neither overflows nor underflows; for
     r · sd below 1e-8 the second-order expansion m − r·var/2 is used. For normal X, CE = μ − rσ²/2 exactly.
     Mean-sd: CE = μ − kσ (σ with ddof = 0). For r > 0 (or k > 0) the CE never exceeds the mean (Jensen);
-    the quantile rule carries no such guarantee for skewed outcomes.
+    the quantile rule carries no such guarantee for skewed outcomes (the median of a right-skewed loss lies
+    above its mean), which is why :mod:`atmp_hta.benefit_risk` floors its uncertainty penalty at 0.
+
+    Monotonicity. CARA and the quantile are monotone under first-order stochastic dominance: if every draw
+    of Y is at most the matching draw of X, CE(Y) <= CE(X). **Mean − k·sd is not**: lowering the good
+    draws of an outcome narrows it, and the smaller σ can outweigh the lower mean. Example: a harm of
+    probability p and loss 5 QALYs, X = −5p, k = 1.5. With p ~ Beta(1.8, 0.2), CE = −4.50 − 1.30 = −5.80;
+    with p ~ Beta(1.9, 0.1), strictly more harm (mean 0.95, higher in the likelihood-ratio order), CE =
+    −4.75 − 0.94 = −5.69: the worse outcome gets the *higher* certainty equivalent. Use mean − k·sd only
+    where a mean–variance trade-off is what is wanted; prefer CARA or a quantile where "more harm is never
+    better" must hold.
 
     References
     ----------
     Pratt JW. Risk aversion in the small and in the large. Econometrica 1964;32:122–136.
+    Borch K. A note on uncertainty and indifference curves. Rev Econ Stud 1969;36:1–4 (mean–standard
+    deviation rankings violate dominance).
 
     Examples
     --------
@@ -96,7 +109,8 @@ def _cara(x, r, axis, mean):
 
 def risk_premium(values, risk_aversion, method="cara", axis=0):
     """Mean minus certainty equivalent: what risk aversion costs, in the units of ``values`` (>= 0 for CARA
-    and mean-sd with non-negative aversion).
+    and mean-sd with non-negative aversion; negative for the quantile rule when the quantile lies above the
+    mean, which this function reports as it is).
 
     Examples
     --------

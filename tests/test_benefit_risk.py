@@ -10,7 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
-from atmp_hta.benefit_risk import TERMS, evaluate, net_value_curve, tipping_point, tipping_points
+from atmp_hta.benefit_risk import (
+    MEAN_SD_CAVEAT,
+    TERMS,
+    evaluate,
+    net_value_curve,
+    tipping_point,
+    tipping_points,
+)
 from atmp_hta.params import load_parameters, parse_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -188,3 +195,77 @@ def test_more_harm_never_raises_net_value(p1, p2, loss):
                                       "duration_years": loss}]), rng=1).net_value
     lo, hi = sorted((p1, p2))
     assert nv(hi) <= nv(lo) + 1e-12
+
+
+# ------------------------------------------------------------------------------ quantile: never a bonus
+def test_quantile_penalty_is_floored_at_zero():
+    # p ~ Beta(0.5, 30), loss L = 0.5 · 4 = 2 (undiscounted): H = 2p is right-skewed, so the median of -H
+    # lies above its mean and E[-H] - Q_0.5(-H) < 0. By the Beta's own mean and median (scipy):
+    d = stats.beta(0.5, 30)
+    raw = 2 * (d.median() - d.mean())  # E[-H] - median(-H) = 2 (median p - mean p)
+    assert raw == pytest.approx(-0.01755, abs=1e-5)
+    ps = build(parameters__p_harm={"kind": "probability", "beta": {"alpha": 0.5, "beta": 30}},
+               settings__ce_method="quantile", settings__risk_aversion=0.5, settings__penalty_draws=20_000)
+    r = evaluate(ps, n_draws=20_000, rng=7)  # the penalty is taken over these very draws
+    minus_h = -r.draws["expected_harm"].to_numpy()
+    mean, median = float(np.mean(minus_h)), float(np.median(minus_h))
+    assert mean - median == pytest.approx(raw, abs=0.002)  # the draws show the same skew (MC sd ~ 3e-4)
+    assert r.terms["uncertainty_penalty"] == max(0.0, mean - median) == 0.0
+    assert r.net_value == pytest.approx(r.terms["weighted_benefit"] - r.terms["expected_harm"], rel=1e-12)
+    # base case, penalty from its own sample: also 0, never a bonus
+    assert evaluate(ps, rng=7).terms["uncertainty_penalty"] == 0.0
+
+
+def test_quantile_penalty_above_the_floor_is_mean_minus_quantile():
+    # The same harm at alpha = 0.1: Q_0.1(-H) = -2 · F^-1(0.9) lies below the mean, so pi = E[-H] - Q_0.1(-H)
+    # = 2 (F^-1(0.9) - E[p]) = 0.0561 by scipy, and exactly mean - quantile of the draws.
+    d = stats.beta(0.5, 30)
+    ps = build(parameters__p_harm={"kind": "probability", "beta": {"alpha": 0.5, "beta": 30}},
+               settings__ce_method="quantile", settings__risk_aversion=0.1, settings__penalty_draws=20_000)
+    r = evaluate(ps, n_draws=20_000, rng=7)
+    minus_h = -r.draws["expected_harm"].to_numpy()
+    expected = float(np.mean(minus_h) - np.quantile(minus_h, 0.1))
+    assert r.terms["uncertainty_penalty"] == pytest.approx(expected, rel=1e-12)
+    assert expected == pytest.approx(2 * (d.ppf(0.9) - d.mean()), abs=0.002)
+
+
+def test_breakdown_states_the_quantile_floor():
+    ps = build(settings__ce_method="quantile", settings__risk_aversion=0.5)
+    row = evaluate(ps, rng=1).breakdown().set_index("term").loc["uncertainty_penalty"]
+    assert row["formula"].startswith("π = max(0, E[−H] − Q_α(−H))")
+
+
+# ---------------------------------------------------------------------- mean - k sd: a known limitation
+def test_mean_sd_can_rank_more_harm_higher():
+    # Documented limitation of ce_method "mean-sd" (a mean-variance rule; Borch 1969). Harm probability
+    # Beta(1.8, 0.2) -> Beta(1.9, 0.1): mean 0.90 -> 0.95, and the second is larger in the likelihood-ratio
+    # order (density ratio ∝ p^0.1 (1 - p)^-0.1, increasing), hence first-order stochastically more harm.
+    # Loss 1.0 · 5 = 5 QALYs, k = 1.5. By hand: E[H] = 4.50 -> 4.75; sd(p) = sqrt(ab / ((a+b)^2 (a+b+1)))
+    # = sqrt(0.03) -> sqrt(0.019/1.2); pi = 1.5 · 5 · sd(p) = 1.299 -> 0.944; NV = 5.984 - E[H] - pi rises
+    # 0.185 -> 0.290. CARA on the same inputs ranks them the right way round.
+    def ps(a, b, method="mean-sd", aversion=1.5):
+        return build(parameters__p_harm={"kind": "probability", "beta": {"alpha": a, "beta": b}},
+                     harms=[{"name": "h", "probability": "p_harm", "utility_decrement": 1.0, "duration_years": 5}],
+                     settings__ce_method=method, settings__risk_aversion=aversion, settings__penalty_draws=400_000)
+
+    less, more = evaluate(ps(1.8, 0.2), n_draws=400_000, rng=2), evaluate(ps(1.9, 0.1), n_draws=400_000, rng=2)
+    assert less.terms["expected_harm"] == pytest.approx(4.50, abs=0.005)
+    assert more.terms["expected_harm"] == pytest.approx(4.75, abs=0.005)
+    assert less.terms["uncertainty_penalty"] == pytest.approx(7.5 * math.sqrt(0.03), rel=0.01)
+    assert more.terms["uncertainty_penalty"] == pytest.approx(7.5 * math.sqrt(0.019 / 1.2), rel=0.01)
+    assert less.net_value == pytest.approx(0.185, abs=0.01)
+    assert more.net_value == pytest.approx(0.290, abs=0.01)
+    assert more.net_value > less.net_value + 0.08  # more harm, higher net value: the limitation
+    assert more.caveats == less.caveats == (MEAN_SD_CAVEAT,)
+    assert "first-order stochastic dominance" in MEAN_SD_CAVEAT
+    cara_less = evaluate(ps(1.8, 0.2, "cara", 1.0), n_draws=400_000, rng=2)
+    cara_more = evaluate(ps(1.9, 0.1, "cara", 1.0), n_draws=400_000, rng=2)
+    assert cara_more.net_value < cara_less.net_value
+    assert cara_less.caveats == ()
+
+
+def test_caveat_only_with_mean_sd_and_in_the_json_summary():
+    assert evaluate(build(), rng=1).to_dict()["caveats"] == []
+    summary = evaluate(build(settings__ce_method="mean-sd", settings__risk_aversion=1.0), rng=1).to_dict()
+    assert summary["caveats"] == [MEAN_SD_CAVEAT]
+    assert evaluate(build(settings__ce_method="mean-sd"), rng=1).caveats == ()  # k = 0: plain mean, no issue

@@ -143,6 +143,19 @@ def test_evaluate_json_with_draws(capsys):
     assert _json(capsys, "--draws", "2000", "--seed", "8")["net_value"] != result["net_value"]
 
 
+def test_evaluate_json_carries_the_mean_sd_caveat(capsys, tmp_path):
+    # mean - k sd does not respect first-order stochastic dominance: the JSON says so, and stays valid JSON
+    assert _json(capsys)["caveats"] == []
+    text = CART.read_text(encoding="utf-8")
+    assert text.count("ce_method: cara") == 1
+    path = tmp_path / "mean_sd.yaml"
+    path.write_text(text.replace("ce_method: cara", "ce_method: mean-sd"), encoding="utf-8")
+    status, out, err = run(capsys, "evaluate", path, "--format", "json")
+    assert status == 0
+    caveats = json.loads(out)["caveats"]
+    assert len(caveats) == 1 and "first-order stochastic dominance" in caveats[0]
+
+
 def test_evaluate_output_file(capsys, tmp_path):
     target = tmp_path / "result.json"
     status, out, err = run(capsys, "evaluate", CART, "--format", "json", "--output", target)

@@ -436,3 +436,10 @@ def test_json_schema_validates_the_examples():
     del bad["product"]
     paths = {"/".join(map(str, e.absolute_path)) for e in validator.iter_errors(bad)}
     assert {"", "settings/discount_rate", "parameters/p_crs/kind"} <= paths
+
+
+def test_schema_documents_the_mean_sd_limitation():
+    # ce_method selects the certainty equivalent; the schema (what editors show) warns about mean-sd
+    description = json_schema()["$defs"]["Settings"]["properties"]["ce_method"]["description"]
+    assert "mean-sd" in description and "first-order stochastic dominance" in description
+    assert "floored at 0" in description

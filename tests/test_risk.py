@@ -100,3 +100,33 @@ def test_certainty_equivalent_never_exceeds_mean(x, r, method):
 def test_cara_decreases_with_risk_aversion(x, r1, r2):
     lo, hi = sorted((r1, r2))
     assert float(certainty_equivalent(x, hi)) <= float(certainty_equivalent(x, lo)) + 1e-9 * (1 + np.abs(x).max())
+
+
+def test_mean_sd_violates_stochastic_dominance():
+    # Documented limitation (Borch 1969): X = -5 p with p ~ Beta(1.8, 0.2), Y = -5 p' with p' ~ Beta(1.9, 0.1),
+    # coupled through the same uniforms (quantile transform), so Y <= X draw by draw. By hand, k = 1.5:
+    # CE(X) = -4.50 - 1.5 · 5 · sqrt(0.03) = -5.799, CE(Y) = -4.75 - 1.5 · 5 · sqrt(0.019 / 1.2) = -5.694.
+    from scipy import stats
+
+    u = (np.arange(200_000) + 0.5) / 200_000
+    x, y = -5 * stats.beta(1.8, 0.2).ppf(u), -5 * stats.beta(1.9, 0.1).ppf(u)
+    assert np.all(y <= x + 1e-12)
+    ce_x, ce_y = float(certainty_equivalent(x, 1.5, "mean-sd")), float(certainty_equivalent(y, 1.5, "mean-sd"))
+    assert ce_x == pytest.approx(-4.5 - 7.5 * math.sqrt(0.03), abs=2e-3)
+    assert ce_y == pytest.approx(-4.75 - 7.5 * math.sqrt(0.019 / 1.2), abs=2e-3)
+    assert ce_y > ce_x  # the worse outcome ranked higher
+    # CARA and the quantile rank them the right way round
+    for r, method in ((1.0, "cara"), (0.1, "quantile")):
+        assert float(certainty_equivalent(y, r, method)) < float(certainty_equivalent(x, r, method))
+
+
+def test_quantile_risk_premium_can_be_negative():
+    # The median of a right-skewed loss lies above its mean: X = -2 p, p ~ Beta(0.5, 30) (quasi-exact sample),
+    # premium = E[X] - median(X) = 2 (median p - mean p) = -0.01755 (scipy). risk_premium reports it as it
+    # is; atmp_hta.benefit_risk floors the uncertainty penalty at 0.
+    from scipy import stats
+
+    d = stats.beta(0.5, 30)
+    x = -2 * d.ppf((np.arange(200_000) + 0.5) / 200_000)
+    assert float(risk_premium(x, 0.5, "quantile")) == pytest.approx(2 * (d.median() - d.mean()), abs=2e-4)
+    assert float(risk_premium(x, 0.5, "quantile")) < 0
