@@ -16,6 +16,16 @@ Net clinical value (QALYs per patient)::
 
 Approve if NV exceeds the decision threshold (0 by default). With draws, NV is computed per draw and
 P(NV > 0) is reported; the decision uses the mean.
+
+More harm never raises net value when H and π come from the same draws (a probabilistic evaluation with
+at least ``settings.penalty_draws`` draws): the mean net value is then E[w_s · w_u · B] + min(CE(−H), E[−H]),
+and the CARA and quantile certainty equivalents never rise when every harm draw grows (first-order
+stochastic dominance). Mean − k·sd does not have this property (see
+:func:`atmp_hta.risk.certainty_equivalent`); a result computed with it carries a caveat saying so. With
+fewer draws, π comes from a separate sample, so the property holds up to its Monte Carlo error. In a base
+case H is taken at the point values but π from the harms' distribution; where a harm's loss is not linear
+in its parameters (discounting over an uncertain duration) H at the point values is not the mean of H, and
+more harm can then raise the base-case net value by up to that gap.
 """
 
 from __future__ import annotations

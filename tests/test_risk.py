@@ -102,6 +102,19 @@ def test_cara_decreases_with_risk_aversion(x, r1, r2):
     assert float(certainty_equivalent(x, hi)) <= float(certainty_equivalent(x, lo)) + 1e-9 * (1 + np.abs(x).max())
 
 
+@settings(max_examples=200)
+@given(x=arrays(float, st.integers(1, 40), elements=finite), data=st.data(),
+       method=st.sampled_from(["cara", "quantile"]))
+def test_certainty_equivalent_respects_drawwise_dominance(x, data, method):
+    # Y <= X draw by draw (first-order stochastically worse): CE(Y) <= CE(X) for CARA and lower quantiles.
+    # mean-sd is excluded: it is a mean-variance rule (see test_mean_sd_violates_stochastic_dominance).
+    drops = data.draw(arrays(float, x.shape, elements=st.floats(0, 50)), label="drops")
+    r = data.draw(st.floats(1e-6, 20) if method == "cara" else st.floats(0.01, 0.5), label="risk_aversion")
+    y = x - drops
+    assert float(certainty_equivalent(y, r, method)) <= float(certainty_equivalent(x, r, method)) + 1e-9 * (
+        1 + np.abs(x).max() + np.abs(y).max())
+
+
 def test_mean_sd_violates_stochastic_dominance():
     # Documented limitation (Borch 1969): X = -5 p with p ~ Beta(1.8, 0.2), Y = -5 p' with p' ~ Beta(1.9, 0.1),
     # coupled through the same uniforms (quantile transform), so Y <= X draw by draw. By hand, k = 1.5:
