@@ -205,13 +205,89 @@ def test_a_dirichlet_component_moves_its_siblings(no_tipping, path, moves):
         step = d.specs[name].step
         assert d.sliders[name].value == value  # the moved slider keeps the value given
         assert abs(sum(s.value for s in sliders.values()) - 1.0) <= step + 1e-12
-        for other, slider in sliders.items():  # siblings show the new shares, rounded to their step
+        for other, slider in sliders.items():  # siblings show the new shares: the very values used
             assert abs(slider.value - point(ps, other)) <= 0.5 * step + 1e-12, other
             assert point(d.current, other) == pytest.approx(point(ps, other), abs=1e-12)
+            if other != name:
+                assert slider.value == point(d.current, other), other
         assert_shows(d, evaluate(ps, rng=SEED))
         assert d.tree.spec["datasets"] == tree_data(ps)
     p_texts = {row["p_text"] for row in d.tree.spec["datasets"]["tree_edges"]}
     assert f"p = {point(ps, moves[-1][0]):.3f}" in p_texts
+
+
+def split_shown_and_used(d, base="response"):
+    """(slider values, the shares the result uses, the shares the tree draws) of a Dirichlet split."""
+    names = sorted(dirichlet_sliders(d, base))
+    shown = [d.sliders[n].value for n in names]
+    used = [point(d.result.parameter_set, n) for n in names]
+    branch = {row["node"]: row["probability"] for row in d.tree.spec["datasets"]["tree_nodes"]}
+    drawn = [branch[f"treatment > {label}"] for label in ("durable remission", "no response", "transient response")]
+    return names, shown, used, drawn  # names sorted: durable, none, transient
+
+
+@pytest.mark.parametrize(("kind", "name", "value"), [
+    ("parameter", "p_death", 0.05), ("parameter", "u_remission", 0.7), ("setting", "risk_aversion", 2.0),
+])
+def test_an_unrelated_slider_leaves_the_split_shown_as_used(no_tipping, kind, name, value):
+    """Moving treatment-related death once rounded the response sliders to 0.390/0.445/0.165 while the tree and
+    the explain table used 0.389/0.444/0.167: a split changes only when one of its own sliders moves."""
+    d = dashboard()
+    ps = load_parameters(AXICEL)
+    (d.sliders if kind == "parameter" else d.setting_sliders)[name].value = value
+    names, shown, used, drawn = split_shown_and_used(d)
+    assert shown == used == [point(ps, n) for n in names]  # untouched, exactly the file's shares
+    assert drawn == pytest.approx(used, abs=1e-9)  # the chart's records keep 10 digits
+    assert [format(v, d.sliders[n].readout_format) for n, v in zip(names, shown, strict=True)] == [
+        "0.389", "0.167", "0.444"]
+    tree_texts = {row["p_text"] for row in d.tree.spec["datasets"]["tree_edges"]}
+    assert {"p = 0.389", "p = 0.444", "p = 0.167"} <= tree_texts
+
+
+@pytest.mark.parametrize("moves", [
+    [("response.durable", 0.3)],
+    [("response.durable", 0.45), ("p_death", 0.05), ("response.none", 0.1), ("u_progression", 0.5),
+     ("response.transient", 0.123)],
+    [("response.none", 1.0), ("response.durable", 0.2)],  # through an end of the range
+])
+def test_moving_a_response_slider_keeps_the_split_whole_and_shown_as_used(no_tipping, moves):
+    d = dashboard()
+    ps = load_parameters(AXICEL)
+    last = None  # the split's component moved last, and the value given to it
+    for name, value in moves:
+        d.sliders[name].value = value
+        ps = with_mean(ps, name, value)
+        last = (name, value) if name.startswith("response.") else last
+        names, shown, used, drawn = split_shown_and_used(d)
+        assert sum(shown) == pytest.approx(1.0, abs=1e-12)
+        assert sum(used) == pytest.approx(1.0, abs=1e-12)
+        for n, s, u in zip(names, shown, used, strict=True):
+            if (n, s) == last:  # the handle stays where it was put: the share used, to rounding
+                assert s == pytest.approx(u, abs=1e-12), n
+            else:  # every other slider of the split shows exactly the share used
+                assert s == u, n
+        if last[0] in names and abs(used[names.index(last[0])] - last[1]) > 1e-12:
+            # siblings kept at their floor (1e-9 of the total) take a little: the moved handle shows the share used
+            assert shown[names.index(last[0])] == pytest.approx(last[1], abs=1e-8)
+        assert drawn == pytest.approx(used, abs=1e-9)
+        assert used == pytest.approx([point(ps, n) for n in names], abs=1e-12)
+        assert_shows(d, evaluate(ps, rng=SEED))
+        for n, s in zip(names, shown, strict=True):  # the readout and the tree print the same number
+            p_text = f"p = {s:{d.sliders[n].readout_format}}"
+            assert p_text in {row["p_text"] for row in d.tree.spec["datasets"]["tree_edges"]}, n
+
+
+def test_a_move_smaller_than_half_a_step_is_used(no_tipping):
+    """A value typed into the readout can sit between steps; it was ignored below half a step."""
+    d = dashboard()
+    ps = load_parameters(AXICEL)
+    for name in ("u_remission", "response.durable"):
+        value = d.sliders[name].value + 0.4 * d.specs[name].step
+        d.sliders[name].value = value
+        ps = with_mean(ps, name, value)
+    expected = evaluate(ps, rng=SEED)
+    assert expected.net_value != evaluate(load_parameters(AXICEL), rng=SEED).net_value
+    assert_shows(d, expected)
 
 
 # ------------------------------------------------------------------------------------ reset, picker

@@ -20,6 +20,8 @@ from atmp_hta.widgets.views import banner_html, conventions_html, error_banner_h
 __all__ = ["BenefitRiskDashboard"]
 
 PSA_CHOICES = (("10,000 draws", 10_000), ("100,000 draws", 100_000), ("1,000,000 draws", 1_000_000))
+#: Two values closer than this are the same value (a Dirichlet's shares carry rounding errors of ~1e-16).
+SAME = 1e-12
 SETTING_SLIDERS = (
     # (setting, label, low, high, step)
     ("discount_rate", "Discount rate", 0.0, 0.1, 0.005),
@@ -48,6 +50,14 @@ def _placeholder(text=""):
 
 class BenefitRiskDashboard:
     """Sliders bound to a parameter set; every change re-evaluates the decision through the package.
+
+    Every slider shows the value the model uses. A Dirichlet split (say durable / transient / no response)
+    changes only when one of its components is moved: that component takes the slider's value, its
+    siblings share the rest in their former proportions (:func:`atmp_hta.params.with_mean`), and their
+    sliders are set to exactly those shares, not rounded to the slider's step (the step only sets how far a
+    key press or a drag moves a handle). Moving any other slider leaves the split alone. The moved
+    component's own slider keeps the value given, which the model's share equals up to rounding (1e-12);
+    where it does not (a component at 0 keeps a floor of 1e-9 of the total), the slider is set to the share.
 
     Parameters
     ----------
@@ -178,18 +188,17 @@ class BenefitRiskDashboard:
     def inputs(self) -> ParameterSet:
         """The parameter set the sliders describe (validated: slider messages can carry any value).
 
-        Each Dirichlet starts from its current state, not the file's: its other components' sliders show
-        that state rounded to their step, and comparing them with the file's values would re-apply those
-        rounded values (undoing part of the move just made). Only the component just moved differs from the
-        current state by more than half a step, so a Dirichlet ends where the chain of ``with_mean`` calls
-        in the order of the moves ends.
+        A slider that differs from the parameter's point value moves it with ``with_mean``. Every parameter
+        starts from the file, except a Dirichlet split, which starts from its current state: its sliders show
+        that state, so the only component that differs from it is the one just moved, and the split ends where
+        the chain of ``with_mean`` calls in the order of the moves ends.
         """
         carried = {n: p for n, p in self.current.parameters.items()
                    if p.dirichlet is not None and p != self.base.parameters[n]}
         ps = _replaced(self.base, parameters={**self.base.parameters, **carried}) if carried else self.base
         points = point_values(ps)
         for name, slider in self.sliders.items():
-            if abs(slider.value - float(points[name][0])) > 0.5 * self.specs[name].step:
+            if abs(slider.value - float(points[name][0])) > SAME:
                 ps = with_mean(ps, name, slider.value)
         settings = Settings.model_validate(
             {**self.base.settings.model_dump(), **{k: s.value for k, s in self.setting_sliders.items()}}
@@ -223,15 +232,22 @@ class BenefitRiskDashboard:
         self._schedule_tipping()
 
     def _sync_dirichlet(self, moved):
-        """Moving one Dirichlet component moves its siblings: show their new values without re-triggering."""
-        if moved is None:
+        """After a Dirichlet component moved, set its siblings' sliders to the shares now used (exactly, not
+        rounded to their step), without re-triggering. Any other move leaves every Dirichlet slider alone."""
+        name = next((n for n, s in self.sliders.items() if s is moved), None)
+        if name is None or "." not in name or self.current.parameters[name.split(".")[0]].dirichlet is None:
             return
+        split = name.split(".")[0] + "."
         points = point_values(self.current)
         self._syncing = True
         try:
-            for name, slider in self.sliders.items():
-                if "." in name and slider is not moved:
-                    slider.value = round(float(points[name][0]) / slider.step) * slider.step
+            for other, slider in self.sliders.items():
+                if not other.startswith(split):
+                    continue
+                used = float(points[other][0])
+                # the moved handle stays where it was put unless the share used is not that value (at an end)
+                if (abs(slider.value - used) > SAME) if other == name else (slider.value != used):
+                    slider.value = used
         finally:
             self._syncing = False
 
