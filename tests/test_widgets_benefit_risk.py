@@ -26,7 +26,7 @@ from atmp_hta import charts
 from atmp_hta.benefit_risk import evaluate, tipping_point
 from atmp_hta.params import load_parameters, parse_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
-from atmp_hta.widgets.benefit_risk import BenefitRiskDashboard
+from atmp_hta.widgets.benefit_risk import SETTING_SLIDERS, BenefitRiskDashboard
 from atmp_hta.widgets.common import STYLE, slider_specs
 from atmp_hta.widgets.views import banner_html, explain_html
 
@@ -288,6 +288,22 @@ def test_a_move_smaller_than_half_a_step_is_used(no_tipping):
     expected = evaluate(ps, rng=SEED)
     assert expected.net_value != evaluate(load_parameters(AXICEL), rng=SEED).net_value
     assert_shows(d, expected)
+
+
+# ------------------------------------------------------------------------------------- slider labels
+def test_every_slider_has_its_full_label_and_tooltip_in_one_aligned_column(no_tipping):
+    d = dashboard()
+    for name, slider in d.sliders.items():
+        label = d.specs[name].label
+        assert slider.description == label  # the whole label, wrapped by the page's style, never cut
+        assert slider.tooltip == f"{label} ({name})"
+    for key, label, *_ in SETTING_SLIDERS:
+        assert d.setting_sliders[key].description == label
+        assert d.setting_sliders[key].tooltip == f"{label} ({key})"
+    every = [*d.sliders.values(), *d.setting_sliders.values()]
+    assert len({(s.style.description_width, s.layout.width) for s in every}) == 1
+    assert all("atmp-slider" in s._dom_classes for s in every)
+    assert ".atmp-slider.widget-hslider .widget-label {white-space: normal; overflow: visible;" in STYLE
 
 
 # ------------------------------------------------------------------------------------ reset, picker

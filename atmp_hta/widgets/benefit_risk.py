@@ -14,7 +14,7 @@ from atmp_hta import charts
 from atmp_hta.benefit_risk import evaluate, main_parameters, net_value_curve, tipping_points
 from atmp_hta.params import ParameterSet, Settings, load_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
-from atmp_hta.widgets.common import STYLE, busy, catalogue, download_link, make_slider, slider_specs
+from atmp_hta.widgets.common import STYLE, SliderSpec, busy, catalogue, download_link, make_slider, slider_specs
 from atmp_hta.widgets.views import banner_html, conventions_html, error_banner_html, explain_html, tipping_html
 
 __all__ = ["BenefitRiskDashboard"]
@@ -99,7 +99,7 @@ class BenefitRiskDashboard:
         self.sliders: dict[str, widgets.FloatSlider] = {}
         self.tips: dict[str, widgets.HTML] = {}
         self.setting_sliders: dict[str, widgets.FloatSlider] = {}
-        self.controls = widgets.VBox(layout=widgets.Layout(width="600px", min_width="600px"))
+        self.controls = widgets.VBox(layout=widgets.Layout(width="650px", min_width="650px"))
         self.waterfall = alt.JupyterChart(_placeholder())
         self.tree = alt.JupyterChart(_placeholder())
         self.tipping_picker = widgets.Dropdown(description="Tipping point of", layout=widgets.Layout(width="480px"),
@@ -151,9 +151,7 @@ class BenefitRiskDashboard:
         self.setting_sliders = {}
         for key, label, low, high, step in SETTING_SLIDERS:
             value = getattr(self.base.settings, key)
-            slider = widgets.FloatSlider(value=value, min=low, max=max(high, value), step=step, description=label,
-                                         continuous_update=False, readout_format=".3f",
-                                         style={"description_width": "200px"}, layout=widgets.Layout(width="410px"))
+            slider = make_slider(SliderSpec(key, label, "setting", value, low, max(high, value), step, "Policy"))
             slider.observe(self._on_slider, names="value")
             self.setting_sliders[key] = slider
             rows.append(slider)

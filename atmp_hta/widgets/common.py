@@ -21,6 +21,8 @@ __all__ = [
     "SliderSpec",
     "slider_specs",
     "make_slider",
+    "LABEL_WIDTH",
+    "SLIDER_WIDTH",
     "download_link",
     "busy",
     "STYLE",
@@ -107,13 +109,27 @@ def _nice_step(x: float) -> float:
     return 10 * magnitude  # pragma: no cover
 
 
-def make_slider(spec: SliderSpec) -> widgets.FloatSlider:
+#: Width of a slider's label column and of the whole slider (label, track and readout).
+LABEL_WIDTH = "230px"
+SLIDER_WIDTH = "470px"
+
+
+def make_slider(spec: SliderSpec, *, label_width: str = LABEL_WIDTH, width: str = SLIDER_WIDTH) -> widgets.FloatSlider:
+    """A slider for ``spec``: its full label beside the track (wrapped onto a second line when long, never
+    cut), the label and parameter name as tooltip, and a readout with the step's decimals.
+
+    Every slider made here has the same label width, so tracks and readouts line up in a column. The
+    wrapping needs the rules in :data:`STYLE` (class ``atmp-slider``) on the page.
+    """
     digits = max(0, -int(math.floor(math.log10(spec.step))))
-    return widgets.FloatSlider(
-        value=spec.value, min=spec.low, max=spec.high, step=spec.step, description=spec.label,
+    tooltip = spec.label if spec.label == spec.name else f"{spec.label} ({spec.name})"
+    slider = widgets.FloatSlider(
+        value=spec.value, min=spec.low, max=spec.high, step=spec.step, description=spec.label, tooltip=tooltip,
         readout_format=f".{digits}f", continuous_update=False,
-        style={"description_width": "200px"}, layout=widgets.Layout(width="410px", min_width="410px"),
+        style={"description_width": label_width}, layout=widgets.Layout(width=width, min_width=width),
     )
+    slider.add_class("atmp-slider")
+    return slider
 
 
 @contextmanager
@@ -150,6 +166,9 @@ STYLE = """
 .atmp-tip {font-size: 12px; color: #555; font-family: Helvetica, Arial, sans-serif; padding-top: 6px;
   white-space: nowrap;}
 .atmp-tip.near {color: #b3261e; font-weight: 600;}
+.atmp-slider.widget-hslider {height: auto; min-height: var(--jp-widgets-inline-height);}
+.atmp-slider.widget-hslider .widget-label {white-space: normal; overflow: visible; text-overflow: clip;
+  height: auto; line-height: 15px; padding: 2px 0; align-self: center;}
 .atmp-group {font-weight: 700; font-family: Helvetica, Arial, sans-serif; margin: 10px 0 2px; color: #333;}
 table.atmp-explain {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 13px;}
 table.atmp-explain td, table.atmp-explain th {border-bottom: 1px solid #ddd; padding: 4px 8px; text-align: left;
