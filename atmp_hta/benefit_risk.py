@@ -8,24 +8,24 @@ Net clinical value (QALYs per patient)::
 - w_s, the severity weight (NICE 2022 modifier from the comparator's QALY shortfall);
 - w_u, the unmet-need weight;
 - H, the expected harm: Σ_h p_h · L_h with L_h the discounted QALY loss of harm h from its onset;
-- π, the uncertainty penalty: the risk premium of the harm loss, max(0, E[−H] − CE(−H)), where CE is the
-  certainty equivalent over the harms' parameter uncertainty at the stated risk aversion. A well
+- π, the uncertainty penalty: how much the certainty-equivalent harm exceeds the harm counted in H,
+  π = max(0, H_CE − H) with H_CE = −CE(−H_draws), CE the certainty equivalent over the harms' parameter
+  uncertainty at the stated risk aversion. In a probabilistic evaluation H is the mean of the harm draws, so
+  π = max(0, E[−H] − CE(−H)), the risk premium; in a base case H is the harm at the point values. A well
   characterised harm has a narrow distribution and adds little; a rare late harm seen in a few patients
-  has a wide one and adds much. The floor at 0 acts only for the quantile rule, whose lower quantile can
-  lie above the mean of a skewed loss: an uncertainty penalty is never a bonus.
+  has a wide one and adds much. The floor at 0 acts for the quantile rule, whose lower quantile can lie
+  above the mean of a skewed loss (an uncertainty penalty is never a bonus), and where the point-value harm
+  exceeds the certainty equivalent. A risk-neutral rule (risk aversion 0, CARA or mean − k·sd) gives π = 0.
 
 Approve if NV exceeds the decision threshold (0 by default). With draws, NV is computed per draw and
 P(NV > 0) is reported; the decision uses the mean.
 
-More harm never raises net value when H and π come from the same draws (a probabilistic evaluation with
-at least ``settings.penalty_draws`` draws): the mean net value is then E[w_s · w_u · B] + min(CE(−H), E[−H]),
-and the CARA and quantile certainty equivalents never rise when every harm draw grows (first-order
-stochastic dominance). Mean − k·sd does not have this property (see
-:func:`atmp_hta.risk.certainty_equivalent`); a result computed with it carries a caveat saying so. With
-fewer draws, π comes from a separate sample, so the property holds up to its Monte Carlo error. In a base
-case H is taken at the point values but π from the harms' distribution; where a harm's loss is not linear
-in its parameters (discounting over an uncertain duration) H at the point values is not the mean of H, and
-more harm can then raise the base-case net value by up to that gap.
+Since H + π = max(H, H_CE), the net value is w_s · w_u · B − max(H, H_CE): more harm never raises it for
+the CARA and quantile rules, whose certainty equivalents never rise when every harm draw grows (first-order
+stochastic dominance), in a base case as in a probabilistic evaluation (H and H_CE each grow). Mean − k·sd
+does not have this property (see :func:`atmp_hta.risk.certainty_equivalent`); a result computed with it
+carries a caveat saying so. When the evaluation has fewer draws than ``settings.penalty_draws``, H_CE comes
+from a dedicated sample of that size drawn from the same seed.
 """
 
 from __future__ import annotations
@@ -131,19 +131,21 @@ def _severity(parameter_set, comp, per_draw=False):
     return np.mean(absolute), np.mean(proportional), weight
 
 
-def _penalty(parameter_set: ParameterSet, harm_draws: np.ndarray) -> float:
-    """π = max(0, E[−H] − CE(−H)) over the harm draws.
+def _penalty(parameter_set: ParameterSet, harm_draws: np.ndarray, counted_harm=None) -> float:
+    """π = max(0, H_CE − H) with H_CE = −CE(−H) over ``harm_draws`` and H the harm the net value counts.
 
-    The floor matters only for the quantile rule: a lower quantile of a skewed loss can lie above its mean
-    (H ~ 2 · Beta(0.5, 30): median −0.015 > mean −0.033), and an uncertainty penalty is never a bonus.
-    CARA and mean − k·sd give E[−H] − CE(−H) >= 0 anyway (Jensen; the floor only removes rounding).
-    With the floor, −E[H] − π = min(CE(−H), E[−H]): still monotone under draw-wise dominance.
+    ``counted_harm`` defaults to the mean of ``harm_draws`` (a probabilistic evaluation: π is then the risk
+    premium E[−H] − CE(−H)); a base case passes the harm at the point values. The floor keeps a penalty from
+    becoming a bonus: a lower quantile of a skewed loss can lie above its mean (H ~ 2 · Beta(0.5, 30):
+    median −0.015 > mean −0.033). Since H + π = max(H, H_CE), NV is monotone under draw-wise dominance for
+    every certainty equivalent that is (CARA, quantile).
     """
     s = parameter_set.settings
     if s.risk_aversion == 0.0 and s.ce_method != "quantile":
         return 0.0
     losses = -harm_draws
-    return max(0.0, float(losses.mean() - certainty_equivalent(losses, s.risk_aversion, s.ce_method)))
+    counted = float(harm_draws.mean()) if counted_harm is None else float(counted_harm)
+    return max(0.0, -float(certainty_equivalent(losses, s.risk_aversion, s.ce_method)) - counted)
 
 
 def harm_parameters(parameter_set: ParameterSet) -> frozenset:
@@ -260,10 +262,11 @@ class BenefitRiskResult:
         rows += [
             ("expected_harm", t["expected_harm"], "H = Σ_h p_h · L_h", f"{len(self.harms)} harm(s)"),
             ("uncertainty_penalty", t["uncertainty_penalty"],
-             {"cara": "π = E[−H] − CE(−H), CE(X) = −(1/r) ln E[e^(−rX)]",
-              "mean-sd": "π = E[−H] − (E[−H] − k · sd(H)) = k · sd(H); mean–variance: more harm can lower π "
-                         "by more than it adds to H",
-              "quantile": "π = max(0, E[−H] − Q_α(−H)), never a bonus"}[s.ce_method],
+             "π = max(0, H_CE − H), H_CE = −CE(−H_draws); "
+             + {"cara": "CE(X) = −(1/r) ln E[e^(−rX)]",
+                "mean-sd": "CE(X) = E[X] − k · sd(X); mean–variance: more harm can lower π by more than it adds "
+                           "to H",
+                "quantile": "CE(X) = Q_α(X); never a bonus"}[s.ce_method],
              f"{s.ce_method}, risk aversion {s.risk_aversion:g}, over {self.provenance['penalty_draws']} draws"),
             ("net_value", self.net_value, "NV = w_s · w_u · B − H − π",
              f"{t['weighted_benefit']:.4f} − {t['expected_harm']:.4f} − {t['uncertainty_penalty']:.4f}"),
@@ -291,13 +294,14 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
 
     Notes
     -----
-    NV = w_s · w_u · B − H − π with π = max(0, E[−H] − CE(−H)) over the harm draws, CE the certainty
-    equivalent of ``settings.ce_method`` at ``settings.risk_aversion`` (:func:`atmp_hta.risk.certainty_equivalent`).
-    The floor at 0 acts only for ``quantile``: the α-quantile of a right-skewed loss can lie above its mean
-    (p_harm ~ Beta(0.5, 30), α = 0.5 would give π = −0.018), and an uncertainty penalty is never a bonus.
-    Over common draws −H − π = min(CE(−H), E[−H]), so for CARA and the quantile more harm never raises NV.
-    ``mean-sd`` (μ − kσ) does not respect stochastic dominance; its results carry :data:`MEAN_SD_CAVEAT`
-    in ``caveats``.
+    NV = w_s · w_u · B − H − π with π = max(0, H_CE − H), H_CE = −CE(−H) over the harm draws, CE the
+    certainty equivalent of ``settings.ce_method`` at ``settings.risk_aversion``
+    (:func:`atmp_hta.risk.certainty_equivalent`), and H the mean harm of this evaluation's draws (the harm at
+    the point values in a base case). With H the mean of the same draws, π = E[−H] − CE(−H), the risk
+    premium. The floor at 0 keeps a penalty from becoming a bonus: the α-quantile of a right-skewed loss can
+    lie above its mean (p_harm ~ Beta(0.5, 30), α = 0.5 would give π = −0.018). H + π = max(H, H_CE), so for
+    CARA and the quantile more harm never raises NV. ``mean-sd`` (μ − kσ) does not respect stochastic
+    dominance; its results carry :data:`MEAN_SD_CAVEAT` in ``caveats``.
 
     Examples
     --------
@@ -321,7 +325,7 @@ def evaluate(parameter_set: ParameterSet, n_draws: int = 1, rng=None) -> Benefit
     else:
         penalty_basis = _penalty_sample(parameter_set, penalty_seed)
         penalty_draws = s.penalty_draws
-    penalty = _penalty(parameter_set, penalty_basis)
+    penalty = _penalty(parameter_set, penalty_basis, counted_harm=comp["expected_harm"].mean())
     absolute, proportional, w_s = _severity(parameter_set, comp)
     w_u = unmet_need_weight(comp["unmet_need"], s.max_uplift, s.unmet_need_scheme)
     weighted = w_s * w_u * comp["benefit"]
@@ -486,13 +490,16 @@ def _mover(parameter_set, name, rng):
     n_pen = parameter_set.settings.penalty_draws
     penalty_seed = int(np.random.default_rng(seed).integers(2**63, size=2)[0])  # as in evaluate()
     shared = sample(parameter_set, n_pen, penalty_seed, names=harm_names)
+    def point_harm(p):
+        return float(_harm_total(p, point_values(p), 1)[0])
+
     fixed_penalty = None
     if base_name not in harm_names:
-        fixed_penalty = _penalty(parameter_set, _harm_total(parameter_set, shared, n_pen))
+        fixed_penalty = _penalty(parameter_set, _harm_total(parameter_set, shared, n_pen), point_harm(parameter_set))
 
     def penalty_at(moved_set):
         column = sample(moved_set, n_pen, penalty_seed, names=[base_name])  # same stream as in `shared`
-        return _penalty(moved_set, _harm_total(moved_set, {**shared, **column}, n_pen))
+        return _penalty(moved_set, _harm_total(moved_set, {**shared, **column}, n_pen), point_harm(moved_set))
 
     def f(xs):
         sets = [with_mean(parameter_set, name, x) for x in xs]

@@ -267,20 +267,35 @@ def test_more_harm_never_raises_net_value(method, harms, more, data, rate, seed)
     assert worse.terms["uncertainty_penalty"] >= 0
 
 
-@pytest.mark.xfail(strict=True, reason="base case: H at the point values, the penalty from the distribution; "
-                                       "with discounting over an uncertain duration they disagree (Jensen)")
-def test_base_case_more_harm_can_raise_net_value():
-    # A known limitation, asserted so that it is seen (and so that this test fails loudly once it is fixed).
-    # p = 1, loss = 0.5 · discounted years (rate 0.06) over d ~ Gamma(mean 10, sd 10), CARA r = 5. Moving d
-    # up by 0.5 year raises H at the point value by 0.5 · 0.5 · v^10-ish (L is concave in d), but the
-    # certainty equivalent sits at the long durations where L hardly grows, and the penalty's centre E[H]
-    # grows more than H(mean d) (E[v^d] > v^E[d]): the base-case net value rises by about 0.006.
+def test_base_case_more_harm_never_raises_net_value_with_discounting_over_an_uncertain_duration():
+    # p = 1, loss = 0.5 · discounted years (rate 0.06) over d ~ Gamma(mean 10, sd 10), CARA r = 5. L is concave
+    # in d, so H at the point value (d = 10) is below E[H] (Jensen). Were the penalty the risk premium
+    # E[H] − ... around E[H] while H is counted at the point value, moving d up by 0.5 year would RAISE the
+    # base-case net value by about 0.006 (the premium's centre E[H] grows more than H(mean d)). With
+    # π = max(0, H_CE − H) the net value is w·B − max(H, H_CE), and both grow with d.
     def ps(shift):
         return build(parameters__d={"kind": "duration", "gamma": {"mean": 10, "sd": 10}},
                      harms=[{"name": "h", "probability": 1.0, "utility_decrement": 0.5,
                              "duration_years": f"d + {shift}"}],
                      settings__risk_aversion=5.0, settings__discount_rate=0.06, settings__penalty_draws=200_000)
-    assert evaluate(ps(0.5), rng=1).net_value <= evaluate(ps(0.0), rng=1).net_value
+    nvs = [evaluate(ps(shift), rng=1).net_value for shift in (0.0, 0.5, 1.0, 2.0)]
+    assert all(later <= earlier for earlier, later in zip(nvs, nvs[1:], strict=False))
+
+
+def test_base_case_penalty_is_the_certainty_equivalent_harm_above_the_point_value_harm():
+    # Hand calculation of the base-case penalty from its definition, π = max(0, H_CE − H(point values)):
+    # one harm, p ~ Beta(2, 38) (mean 0.05), fixed loss 0.5 QALY · 4 years undiscounted = 2 QALYs; CARA r = 2.
+    # H(point) = 0.05 · 2 = 0.1. H_CE = (1/r) ln E[exp(r · 2p)] = (1/r) ln M_p(2r), with the Beta moment
+    # generating function M(t) = 1F1(α; α + β; t) (scipy.special.hyp1f1; Johnson, Kotz & Balakrishnan,
+    # Continuous Univariate Distributions vol. 2, ch. 25), up to the penalty sample's MC error.
+    r, loss = 2.0, 2.0
+    h_ce = math.log(special.hyp1f1(2, 40, r * loss)) / r
+    ps = build(parameters__p_harm={"kind": "probability", "beta": {"alpha": 2, "beta": 38}},
+               harms=[{"name": "h", "probability": "p_harm", "utility_decrement": 0.5, "duration_years": 4}],
+               settings__risk_aversion=r, settings__discount_rate=0.0, settings__penalty_draws=400_000)
+    result = evaluate(ps, rng=3)
+    assert result.terms["expected_harm"] == pytest.approx(0.1, rel=1e-12)
+    assert result.terms["uncertainty_penalty"] == pytest.approx(h_ce - 0.1, abs=2e-3)  # MC sd of H_CE ~ 2e-4
 
 
 # ------------------------------------------------------------------------------ quantile: never a bonus
@@ -318,7 +333,7 @@ def test_quantile_penalty_above_the_floor_is_mean_minus_quantile():
 def test_breakdown_states_the_quantile_floor():
     ps = build(settings__ce_method="quantile", settings__risk_aversion=0.5)
     row = evaluate(ps, rng=1).breakdown().set_index("term").loc["uncertainty_penalty"]
-    assert row["formula"].startswith("π = max(0, E[−H] − Q_α(−H))")
+    assert row["formula"].startswith("π = max(0, H_CE − H)") and "Q_α" in row["formula"]
 
 
 # ---------------------------------------------------------------------- mean - k sd: a known limitation
