@@ -73,6 +73,9 @@ def _cmd_evaluate(args) -> int:
     else:
         text = _table(results)
     _write_output(text, args.output)
+    for r in results:  # after the output, on stderr, so the JSON stays clean
+        for caveat in r.caveats:
+            print(f"atmp-hta: warning: {Path(r.parameter_set.path or '-').name}: {caveat}", file=sys.stderr)
     return EXIT_OK
 
 

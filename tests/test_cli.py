@@ -154,6 +154,10 @@ def test_evaluate_json_carries_the_mean_sd_caveat(capsys, tmp_path):
     assert status == 0
     caveats = json.loads(out)["caveats"]
     assert len(caveats) == 1 and "first-order stochastic dominance" in caveats[0]
+    # ... and a reader of the table sees it too: one warning line on stderr naming the file
+    status, out, err = run(capsys, "evaluate", path)
+    assert status == 0 and ("APPROVE" in out or "REJECT" in out)
+    assert err.splitlines() == [f"atmp-hta: warning: mean_sd.yaml: {caveats[0]}"]
 
 
 def test_evaluate_output_file(capsys, tmp_path):
