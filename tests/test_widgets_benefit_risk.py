@@ -19,6 +19,7 @@ import re
 from html import unescape
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -26,9 +27,10 @@ from atmp_hta import charts
 from atmp_hta.benefit_risk import evaluate, tipping_point
 from atmp_hta.params import load_parameters, parse_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
+from atmp_hta.widgets import benefit_risk as module
 from atmp_hta.widgets.benefit_risk import SETTING_SLIDERS, BenefitRiskDashboard
 from atmp_hta.widgets.common import STYLE, slider_specs
-from atmp_hta.widgets.views import banner_html, explain_html
+from atmp_hta.widgets.views import banner_html, explain_html, tipping_html
 
 PARAMETERS = Path(__file__).resolve().parents[1] / "parameters"
 AXICEL = PARAMETERS / "axicabtagene_ciloleucel.yaml"  # the first in the picker (sorted by product name)
@@ -306,6 +308,51 @@ def test_every_slider_has_its_full_label_and_tooltip_in_one_aligned_column(no_ti
     assert ".atmp-slider.widget-hslider .widget-label {white-space: normal; overflow: visible;" in STYLE
 
 
+# --------------------------------------------------------------------------------------- rare harms
+def test_the_rare_harm_slider_resolves_its_value_and_moves_in_small_steps(no_tipping):
+    """Secondary T-cell malignancy (22 in 27,000) read 0.001 on a 0-1 slider whose step was six times it."""
+    d = dashboard()
+    ps = load_parameters(AXICEL)
+    name = "p_tcell_malignancy"
+    slider, value = d.sliders[name], point(ps, name)
+    assert slider.value == value
+    assert (slider.min, slider.max, slider.step) == (0.0, 0.01, 0.00005)
+    assert format(slider.value, slider.readout_format) == f"{value:.3g}" == "0.000833"
+    slider.value = value + slider.step  # one key press
+    assert slider.step <= value / 10
+    assert_shows(d, evaluate(with_mean(ps, name, value + slider.step), rng=SEED))
+    slider.value = 0.5  # past the slider: clamped to its end, and that is the value used
+    assert slider.value == 0.01
+    assert_shows(d, evaluate(with_mean(ps, name, 0.01), rng=SEED))
+
+
+def test_tipping_note_beside_a_narrow_slider_measures_near_on_that_slider(monkeypatch):
+    real = module.tipping_points
+
+    def with_a_rare_tipping_point(parameter_set, names, rng=0, grid=21):
+        table = real(parameter_set, [n for n in names if n != "p_tcell_malignancy"], rng=rng, grid=grid)
+        row = {"parameter": "p_tcell_malignancy", "current": point(parameter_set, "p_tcell_malignancy"),
+               "low": 0.0, "high": 1.0, "value": 0.05, "approve_at_current": True, "approve_side": "below"}
+        return pd.concat([table, pd.DataFrame([row])], ignore_index=True)
+
+    monkeypatch.setattr(module, "tipping_points", with_a_rare_tipping_point)
+    d = dashboard()
+    note = d.tips["p_tcell_malignancy"].value
+    assert "tips at 0.05 · approve below" in note and tip_value(note) == 0.05
+    assert 'class="atmp-tip"' in note  # 60 slider-widths away: not "near" on a [0, 0.01] slider
+    assert "past this slider's range [0, 0.01]" in note
+    assert_tips(d, load_parameters(AXICEL), skip={"p_tcell_malignancy"})
+
+
+def test_tipping_html_on_a_slider_range():
+    row = {"parameter": "p", "current": 0.0008, "low": 0.0, "high": 1.0, "value": 0.05, "approve_side": "below"}
+    assert 'class="atmp-tip near"' in tipping_html(row)  # near on the parameter's whole range
+    narrow = tipping_html(row, 0.0, 0.01)
+    assert 'class="atmp-tip"' in narrow and "past this slider's range [0, 0.01]" in narrow
+    assert 'class="atmp-tip near"' in tipping_html({**row, "value": 0.0015}, 0.0, 0.01)
+    assert "past" not in tipping_html({**row, "value": 0.0015}, 0.0, 0.01)
+
+
 # ------------------------------------------------------------------------------------ reset, picker
 def test_reset_restores_the_files_values_and_result(no_tipping):
     d = dashboard()
@@ -365,8 +412,10 @@ def tip_value(tip_html: str):
     return None if match is None else float(match.group(1))
 
 
-def assert_tips(d, ps):
+def assert_tips(d, ps, skip=()):
     for name in d.main_parameters():
+        if name in skip:
+            continue
         expected = tipping_point(ps, name, rng=SEED)
         html = d.tips[name].value
         if expected is None:

@@ -291,7 +291,7 @@ class BenefitRiskDashboard:
         name = remaining[0]
         row = tipping_points(self.current, [name], rng=self.seed).iloc[0].to_dict()
         rows.append(row)
-        self.tips[name].value = tipping_html(row)
+        self.tips[name].value = self._tip_html(row)
         if remaining[1:]:
             self._pending = loop.call_soon(self._tipping_step, loop, generation, remaining[1:], rows)
         else:
@@ -305,9 +305,14 @@ class BenefitRiskDashboard:
         self.tipping = table
         for row in table.to_dict(orient="records"):
             if row["parameter"] in self.tips:
-                self.tips[row["parameter"]].value = tipping_html(row)
+                self.tips[row["parameter"]].value = self._tip_html(row)
         self._update_tipping_chart()
         return table
+
+    def _tip_html(self, row):
+        """The note beside a slider, "near" measured on the slider's own range (narrower for a rare harm)."""
+        spec = self.specs[row["parameter"]]
+        return tipping_html(row, spec.low, spec.high)
 
     def _update_tipping_chart(self):
         name = self.tipping_picker.value

@@ -21,6 +21,7 @@ __all__ = [
     "SliderSpec",
     "slider_specs",
     "make_slider",
+    "readout_digits",
     "LABEL_WIDTH",
     "SLIDER_WIDTH",
     "download_link",
@@ -73,7 +74,15 @@ def _group(parameter_set: ParameterSet, name: str) -> str:
 
 
 def slider_specs(parameter_set: ParameterSet) -> list[SliderSpec]:
-    """One slider per parameter (one per Dirichlet component), bounded by the kind's allowed range."""
+    """One slider per parameter (one per Dirichlet component), bounded by the kind's allowed range.
+
+    The range is the kind's allowed range (an unbounded end stops at three times the value, or 1), except
+    for a rare value of a [0, 1] kind: a probability or fraction whose tenfold stays within a tenth of the
+    range (below 0.01) gets the range [0, 10 × value] rounded up to a nice number, so that the slider can
+    resolve it (a secondary malignancy of 0.00083 on [0, 0.01] instead of [0, 1]). Dirichlet components keep
+    the full range: their values move when a sibling moves. The step is (range / 400) or (value / 20),
+    whichever is finer, rounded up to 1, 2 or 5 times a power of ten.
+    """
     points = point_values(parameter_set)
     specs = []
     for name, p in parameter_set.parameters.items():
@@ -85,7 +94,12 @@ def slider_specs(parameter_set: ParameterSet) -> list[SliderSpec]:
             hi = high if math.isfinite(high) else _nice_ceiling(max(3.0 * abs(value), 1.0))
             if p.kind == "utility":
                 lo = max(lo, -0.5)
-            step = _nice_step((hi - lo) / 400)
+            if not p.dirichlet and lo == 0.0 and math.isfinite(high) and value > 0:
+                narrow = _nice_ceiling(10.0 * value)
+                if narrow <= 0.1 * (hi - lo):
+                    hi = narrow
+            fine = value / 20 if value > 0 else math.inf
+            step = _nice_step(min((hi - lo) / 400, fine))
             label = p.label or name
             if p.dirichlet:
                 label = f"{full.split('.', 1)[1]} · {label}"
@@ -109,6 +123,15 @@ def _nice_step(x: float) -> float:
     return 10 * magnitude  # pragma: no cover
 
 
+def readout_digits(value: float, step: float) -> int:
+    """Decimals a slider's readout needs: enough for its step and for three significant digits of its value
+    (a rare probability of 0.000833 reads 0.000833, not 0.001)."""
+    digits = -math.floor(math.log10(step))
+    if value:
+        digits = max(digits, 2 - math.floor(math.log10(abs(value))))
+    return min(max(0, digits), 8)
+
+
 #: Width of a slider's label column and of the whole slider (label, track and readout).
 LABEL_WIDTH = "230px"
 SLIDER_WIDTH = "470px"
@@ -116,12 +139,12 @@ SLIDER_WIDTH = "470px"
 
 def make_slider(spec: SliderSpec, *, label_width: str = LABEL_WIDTH, width: str = SLIDER_WIDTH) -> widgets.FloatSlider:
     """A slider for ``spec``: its full label beside the track (wrapped onto a second line when long, never
-    cut), the label and parameter name as tooltip, and a readout with the step's decimals.
+    cut), the label and parameter name as tooltip, and a readout with :func:`readout_digits` decimals.
 
     Every slider made here has the same label width, so tracks and readouts line up in a column. The
     wrapping needs the rules in :data:`STYLE` (class ``atmp-slider``) on the page.
     """
-    digits = max(0, -int(math.floor(math.log10(spec.step))))
+    digits = readout_digits(spec.value, spec.step)
     tooltip = spec.label if spec.label == spec.name else f"{spec.label} ({spec.name})"
     slider = widgets.FloatSlider(
         value=spec.value, min=spec.low, max=spec.high, step=spec.step, description=spec.label, tooltip=tooltip,

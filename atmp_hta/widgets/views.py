@@ -63,16 +63,24 @@ def explain_html(result) -> str:
             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>")
 
 
-def tipping_html(row: dict | None) -> str:
-    """The note shown beside a slider: where the decision flips."""
+def tipping_html(row: dict | None, low: float | None = None, high: float | None = None) -> str:
+    """The note shown beside a slider: where the decision flips.
+
+    ``low`` and ``high`` are the slider's range when it is narrower than the parameter's allowed range (a
+    rare harm's slider): "near" (red) then means within a tenth of the slider's span, and a tipping point
+    outside the slider's range says so in its tooltip.
+    """
     if row is None:
         return '<div class="atmp-tip">tipping point …</div>'
     if row.get("value") is None or row["value"] != row["value"]:
         return '<div class="atmp-tip">no tipping point in range</div>'
     value, current = row["value"], row["current"]
-    span = (row["high"] - row["low"]) or 1.0
+    lo = row["low"] if low is None else low
+    hi = row["high"] if high is None else high
+    span = (hi - lo) or 1.0
     near = abs(value - current) < 0.1 * span
     side = "below" if row.get("approve_side") == "below" else "above"
+    beyond = "" if lo <= value <= hi else f", past this slider's range [{lo:.6g}, {hi:.6g}]"
     return (f'<div class="atmp-tip{" near" if near else ""}" data-tipping="{value:.6g}" '
-            f'title="the decision flips at {value:.6g}; approval needs a value {side} it">'
+            f'title="the decision flips at {value:.6g}{beyond}; approval needs a value {side} it">'
             f"tips at {value:.3g} · approve {side}</div>")
