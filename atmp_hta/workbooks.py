@@ -1,4 +1,4 @@
-"""What the workbooks in ``notebooks/`` call: parameter validation, chart set-up, recorded results.
+"""What the workbooks in ``notebooks/`` call: parameter validation, chart set-up, tables for reports.
 
 Workbooks stay thin (DESIGN.md): a parameters cell, a validation cell calling one of the ``*_inputs``
 functions here, then calls into the package. Papermill only *warns* about unknown parameter names, so the
@@ -7,12 +7,19 @@ validation functions take every parameter by keyword and refuse anything unexpec
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from atmp_hta.exceptions import ParameterError
 from atmp_hta.params import ParameterSet, load_parameters
+from atmp_hta.records import MISSING, format_result
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 __all__ = [
     "PARAMETERS_DIR",
@@ -21,6 +28,8 @@ __all__ = [
     "validate_workbook",
     "BenefitRiskInputs",
     "benefit_risk_inputs",
+    "display_table",
+    "results_table",
     "use_static_charts",
 ]
 
@@ -91,6 +100,63 @@ def benefit_risk_inputs(**parameters) -> BenefitRiskInputs:
             f"{sorted(ps.names)}. Got {unknown}.", field="tipping_parameters"
         )
     return inputs.model_copy(update={"parameter_set": ps})
+
+
+def _format_cell(value: Any, digits: int) -> str:
+    try:
+        missing = value is None or bool(value != value)  # None, NaN, NA
+    except (TypeError, ValueError):
+        missing = False
+    return MISSING if missing else format_result(value, digits)
+
+
+_TABLE_STYLES = [
+    {"selector": "", "props": "border-collapse: collapse; max-width: 100%;"},
+    {"selector": "th", "props": "text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #999;"},
+    {
+        "selector": "td",
+        "props": "text-align: left; vertical-align: top; padding: 0.25em 0.6em; white-space: normal; "
+        "overflow-wrap: break-word; border-bottom: 1px solid #ddd;",
+    },
+]
+
+
+def display_table(frame: pd.DataFrame, digits: int = 4) -> Styler:
+    """A result table as a reader should see it in a workbook and its report.
+
+    Every text shown whole (no ``...``), no pandas row numbers, missing values (None, NaN) as "—", numbers
+    to ``digits`` significant digits (:func:`atmp_hta.records.format_result`), long text wrapped, text
+    HTML-escaped. Only the display changes: ``frame`` is not modified.
+
+    Returns
+    -------
+    pandas.io.formats.style.Styler
+        Displayed as HTML by Jupyter and kept in HTML reports.
+    """
+    return (
+        frame.style.hide(axis="index")
+        .format(lambda value: _format_cell(value, digits), escape="html")
+        .set_table_styles(_TABLE_STYLES)
+    )
+
+
+def results_table(results: Mapping[str, Any], digits: int = 4) -> Styler:
+    """Recorded results as a two-column table (result, value) for the workbook and its report.
+
+    The numbers are formatted for reading (see :func:`display_table`); the recorded JSON keeps full precision.
+    Nested mappings are shown as ``outer.inner`` rows, as in the batch summary.
+    """
+    import pandas as pd
+
+    def rows(mapping: Mapping[str, Any], prefix: str = ""):
+        for key, value in mapping.items():
+            if isinstance(value, Mapping):
+                yield from rows(value, f"{prefix}{key}.")
+            else:
+                yield f"{prefix}{key}", value
+
+    frame = pd.DataFrame(list(rows(results)), columns=["result", "value"], dtype=object)
+    return display_table(frame, digits)
 
 
 def use_static_charts():

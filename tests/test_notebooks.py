@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
@@ -11,11 +13,16 @@ import pytest
 
 from atmp_hta.benefit_risk import evaluate, main_parameters, tipping_points
 from atmp_hta.params import load_parameters
+from atmp_hta.records import format_result
+from atmp_hta.report import render_html
 from atmp_hta.teaching import EXERCISES, reference_answer
+from atmp_hta.workbooks import resolve_parameter_file
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
 WORKBOOKS_AND_DASHBOARDS = NOTEBOOKS + sorted((ROOT / "dashboards").glob("*.ipynb"))
+BENEFIT_RISK = ROOT / "notebooks" / "benefit_risk.ipynb"
+TEACHING = sorted((ROOT / "notebooks" / "teaching").glob("*.ipynb"))
 
 
 def run(notebook: Path, out: Path, **parameters) -> nbformat.NotebookNode:
@@ -44,25 +51,61 @@ def test_stored_with_outputs_cleared_and_one_parameters_cell(path):
         assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
 
 
+def parameters_cell(path: Path) -> str:
+    nb = nbformat.read(path, as_version=4)
+    return next(c.source for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+
+
+def defaults(path: Path) -> dict:
+    """The notebook's default parameters, as papermill reads them from its parameters cell."""
+    return {name: ast.literal_eval(p["default"]) for name, p in pm.inspect_notebook(str(path)).items()}
+
+
+def html_outputs(nb) -> list[str]:
+    return [o["data"]["text/html"] for c in nb.cells for o in c.get("outputs", []) if "text/html" in o.get("data", {})]
+
+
+@pytest.mark.parametrize(
+    "parameters", [{}, {"parameter_file": "elivaldogene_autotemcel.yaml"}], ids=["defaults", "elivaldogene"]
+)
 @pytest.mark.notebook
-def test_benefit_risk_workbook_records_the_package_results(tmp_path):
+def test_benefit_risk_workbook_on_its_defaults_records_the_package_results(tmp_path, parameters):
     results = tmp_path / "results.json"
-    nb = run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out.ipynb",
-             parameter_file="elivaldogene_autotemcel.yaml", n_draws=20_000, seed=7, results_path=str(results))
+    # on its defaults: only where to record the results is given (and, in the second case, another product)
+    nb = run(BENEFIT_RISK, tmp_path / "out.ipynb", results_path=str(results), **parameters)
     recorded = json.loads(results.read_text())
-    ps = load_parameters(ROOT / "parameters" / "elivaldogene_autotemcel.yaml")
-    base = evaluate(ps, rng=7)
-    psa = evaluate(ps, n_draws=20_000, rng=7)
-    tips = tipping_points(ps, main_parameters(ps), rng=7).set_index("parameter")["value"]
+    settings = {**defaults(BENEFIT_RISK), **parameters}
+    seed, n_draws = settings["seed"], settings["n_draws"]
+    assert n_draws == 100_000 and seed == 1
+    ps = load_parameters(resolve_parameter_file(settings["parameter_file"]))
+    base = evaluate(ps, rng=seed)
+    psa = evaluate(ps, n_draws=n_draws, rng=seed)
+    tips = tipping_points(ps, main_parameters(ps), rng=seed).set_index("parameter")["value"]
     assert recorded["decision"] == base.decision
     assert recorded["net_value"] == pytest.approx(base.net_value, rel=1e-12)
     for term, value in base.terms.items():
         assert recorded[f"term_{term}"] == pytest.approx(value, rel=1e-12)
     assert recorded["probability_net_value_positive"] == pytest.approx(psa.probability_net_value_positive)
-    assert recorded["tipping_p_oncogenesis"] == pytest.approx(tips["p_oncogenesis"], rel=1e-9)
+    assert recorded["psa_mean_net_value"] == pytest.approx(psa.net_value, rel=1e-12)
+    for name, value in tips.items():  # NaN (no tipping point in range) is recorded as null
+        assert recorded[f"tipping_{name}"] == (None if value != value else pytest.approx(value, rel=1e-9))
+    if "p_oncogenesis" in tips:
+        assert recorded["tipping_p_oncogenesis"] == pytest.approx(tips["p_oncogenesis"], rel=1e-9)
     assert recorded["parameter_file_sha256"] == ps.file_sha256
+    assert (recorded["seed"], recorded["n_draws"]) == (seed, n_draws)
     # the charts are rendered as inline SVG, so the executed notebook shows them offline
     assert sum("image/svg+xml" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", [])) >= 4
+
+    # tables read well in the workbook and its report: formulas whole, no row numbers, no NaN, short numbers
+    tables = "\n".join(html_outputs(nb))
+    for formula in base.breakdown()["formula"]:
+        assert formula.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") in tables
+    assert "discounted_qalys(u, ..." not in tables and "row_heading" not in tables
+    assert "NaN" not in tables and ">nan<" not in tables
+    assert f">{format_result(base.net_value)}<" in tables and repr(base.net_value) not in tables
+    assert re.search(r">result</th>\s*<th[^>]*>value</th>", tables)  # recorded results: a two-column table
+    report = render_html(nb)
+    assert "discounted_qalys(u, years, r, start)" in report and repr(base.net_value) not in report
 
 
 @pytest.mark.notebook
@@ -71,9 +114,6 @@ def test_benefit_risk_workbook_refuses_bad_parameters(tmp_path):
         run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out.ipynb", tipping_parameters=["nope"])
     with pytest.raises(pm.PapermillExecutionError, match="n_draws"):
         run(ROOT / "notebooks" / "benefit_risk.ipynb", tmp_path / "out2.ipynb", n_draws=0)
-
-
-TEACHING = sorted((ROOT / "notebooks" / "teaching").glob("*.ipynb"))
 
 
 @pytest.mark.notebook
