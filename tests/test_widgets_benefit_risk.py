@@ -16,16 +16,17 @@ from __future__ import annotations
 import base64
 import math
 import re
-from html import unescape
+from html import escape, unescape
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from traitlets import Instance, TraitError, Unicode
 
 from atmp_hta import charts
-from atmp_hta.benefit_risk import evaluate, tipping_point
-from atmp_hta.params import load_parameters, parse_parameters, point_values, with_mean
+from atmp_hta.benefit_risk import BenefitRiskResult, evaluate, tipping_point
+from atmp_hta.params import ParameterSet, load_parameters, parse_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
 from atmp_hta.widgets import benefit_risk as module
 from atmp_hta.widgets.benefit_risk import SETTING_SLIDERS, BenefitRiskDashboard
@@ -351,6 +352,76 @@ def test_tipping_html_on_a_slider_range():
     assert 'class="atmp-tip"' in narrow and "past this slider's range [0, 0.01]" in narrow
     assert 'class="atmp-tip near"' in tipping_html({**row, "value": 0.0015}, 0.0, 0.01)
     assert "past" not in tipping_html({**row, "value": 0.0015}, 0.0, 0.01)
+
+
+# ------------------------------------------------------------------------------------------- traits
+def test_the_dashboard_state_is_typed_traits():
+    traits = BenefitRiskDashboard.class_traits()
+    assert isinstance(traits["result"], Instance) and traits["result"].klass is BenefitRiskResult
+    assert isinstance(traits["psa_result"], Instance) and traits["psa_result"].klass is BenefitRiskResult
+    assert isinstance(traits["current"], Instance) and traits["current"].klass is ParameterSet
+    assert isinstance(traits["tipping"], Instance) and traits["tipping"].klass is pd.DataFrame
+    assert isinstance(traits["error"], Unicode) and traits["error"].allow_none
+    assert isinstance(traits["path"], Unicode)
+
+
+def test_observers_see_a_slider_move_once_every_view_shows_it(no_tipping):
+    d = dashboard()
+    ps = load_parameters(AXICEL)
+    before = d.result
+    seen = []
+    d.observe(lambda change: seen.append((change["name"], change["old"], change["new"], d.banner.value)),
+              names=["result", "current"])
+    d.sliders["p_death"].value = 0.05
+    expected = evaluate(with_mean(ps, "p_death", 0.05), rng=SEED)
+    assert {name for name, *_ in seen} == {"result", "current"} and len(seen) == 2
+    [(_, old, new, banner_then)] = [s for s in seen if s[0] == "result"]
+    assert old is before and new is d.result
+    assert new.net_value == expected.net_value and new.terms == expected.terms
+    assert banner_then == STYLE + banner_html(expected)  # the banner already showed it
+    [(_, _, current, _)] = [s for s in seen if s[0] == "current"]
+    assert current == with_mean(ps, "p_death", 0.05)
+    assert d.error is None
+
+
+def test_the_error_trait_follows_invalid_inputs(no_tipping):
+    d = dashboard()
+    messages = []
+    d.observe(lambda change: messages.append(change["new"]), names="error")
+    d.sliders["gp_qalys"].value = 0.0
+    assert len(messages) == 1 and "general_population_qalys" in messages[0] and d.error == messages[0]
+    assert banner(d)["message"] == escape(messages[0])
+    d.sliders["gp_qalys"].value = 16.0
+    assert messages[-1] is None and d.error is None
+
+
+def test_the_path_trait_and_the_picker_agree(no_tipping):
+    d = dashboard()
+    paths = []
+    d.observe(lambda change: paths.append(change["new"]), names="path")
+    assert d.path == d.picker.value == str(AXICEL)
+    d.path = str(ELICEL)  # from code: the picker follows and the product switches
+    assert d.picker.value == str(ELICEL) and d.base.product.name == load_parameters(ELICEL).product.name
+    assert_shows(d, evaluate(load_parameters(ELICEL), rng=SEED))
+    d.picker.value = str(ETRANA)  # from the picker: the trait follows
+    assert d.path == str(ETRANA) and paths == [str(ELICEL), str(ETRANA)]
+    assert_shows(d, evaluate(load_parameters(ETRANA), rng=SEED))
+    with pytest.raises(TraitError, match="'path' of BenefitRiskDashboard must be one of"):
+        d.path = "nowhere.yaml"
+    assert d.path == d.picker.value == str(ETRANA)
+
+
+def test_the_psa_result_trait_is_observable(no_tipping):
+    d = dashboard()
+    d.psa_draws.value = 10_000
+    results = []
+    d.observe(lambda change: results.append(change["new"]), names="psa_result")
+    d.psa_button.click()
+    expected = evaluate(load_parameters(AXICEL), n_draws=10_000, rng=SEED)
+    assert results[-1] is d.psa_result
+    assert d.psa_result.probability_net_value_positive == expected.probability_net_value_positive
+    d.sliders["p_death"].value = 0.1
+    assert results[-1] is None
 
 
 # ------------------------------------------------------------------------------------ reset, picker

@@ -9,9 +9,10 @@ from pathlib import Path
 import altair as alt
 import ipywidgets as widgets
 import pandas as pd
+from traitlets import Float, HasTraits, Instance, Int, TraitError, Unicode, observe, validate
 
 from atmp_hta import charts
-from atmp_hta.benefit_risk import evaluate, main_parameters, net_value_curve, tipping_points
+from atmp_hta.benefit_risk import BenefitRiskResult, evaluate, main_parameters, net_value_curve, tipping_points
 from atmp_hta.params import ParameterSet, Settings, load_parameters, point_values, with_mean
 from atmp_hta.trees import tree_table
 from atmp_hta.widgets.common import STYLE, SliderSpec, busy, catalogue, download_link, make_slider, slider_specs
@@ -48,8 +49,14 @@ def _placeholder(text=""):
         text="text:N").properties(width=480, height=40)
 
 
-class BenefitRiskDashboard:
+class BenefitRiskDashboard(HasTraits):
     """Sliders bound to a parameter set; every change re-evaluates the decision through the package.
+
+    Its observable state is held in typed traits (``observe`` them from other code): :attr:`path` (the
+    parameter file shown; set it to switch product), :attr:`current` (the parameter set the sliders
+    describe), :attr:`result` (its base-case evaluation), :attr:`error` (why the inputs cannot be evaluated,
+    or None), :attr:`psa_result` and :attr:`tipping`. The traits of one change are notified together, once
+    every view shows it.
 
     Every slider shows the value the model uses. A Dirichlet split (say durable / transient / no response)
     changes only when one of its components is moved: that component takes the slider's value, its
@@ -71,7 +78,19 @@ class BenefitRiskDashboard:
         Seconds of calm after a change before tipping points are recomputed (0: at once).
     """
 
+    path = Unicode(help="The parameter file shown: one of the picker's options. Setting it switches product.")
+    current = Instance(ParameterSet, allow_none=True, help="The parameter set the sliders describe.")
+    result = Instance(BenefitRiskResult, allow_none=True, help="Base-case evaluation of ``current``.")
+    error = Unicode(None, allow_none=True,
+                    help="Why the sliders' inputs cannot be evaluated (the banner's message), or None.")
+    psa_result = Instance(BenefitRiskResult, allow_none=True,
+                          help="The last probabilistic analysis of ``current`` (None once an input moves).")
+    tipping = Instance(pd.DataFrame, allow_none=True, help="Tipping points of the main parameters.")
+    seed = Int(1, help="Seed of the uncertainty penalty's sample and of the probabilistic analysis.")
+    tipping_delay = Float(0.3, help="Seconds of calm after a change before tipping points are recomputed.")
+
     def __init__(self, path=None, directory=None, seed: int = 1, tipping_delay: float = 0.3):
+        super().__init__()
         self.seed = seed
         self.tipping_delay = tipping_delay
         self._options = catalogue(directory)
@@ -83,9 +102,6 @@ class BenefitRiskDashboard:
         self._syncing = False
         self._built: dict = {}
         self._pending = None
-        self.result = None
-        self.psa_result = None
-        self.tipping = None
 
         self.picker = widgets.Dropdown(options=self._options, value=str(path or self._options[0][1]),
                                        description="Product", layout=widgets.Layout(width="520px"))
@@ -119,7 +135,20 @@ class BenefitRiskDashboard:
         self.explain_toggle.observe(self._on_explain, names="value")
         self.tipping_picker.observe(lambda _: self._update_tipping_chart(), names="value")
         self.psa_button.on_click(lambda _: self.run_psa())
-        self._load(self.picker.value)
+        self.path = self.picker.value  # loads it
+
+    @validate("path")
+    def _valid_path(self, proposal):
+        value, known = proposal["value"], [p for _, p in self._options]
+        if value not in known:
+            raise TraitError(f"The 'path' of BenefitRiskDashboard must be one of the picker's files {known}. "
+                             f"Got {value!r}.")
+        return value
+
+    @observe("path")
+    def _path_changed(self, change):
+        self.picker.value = change["new"]  # a no-op when the picker made the change
+        self._load(change["new"])
 
     # ------------------------------------------------------------------------------------------ building
     def _load(self, path):
@@ -171,7 +200,7 @@ class BenefitRiskDashboard:
 
     # ------------------------------------------------------------------------------------------ callbacks
     def _on_pick(self, change):
-        self._load(change["new"])
+        self.path = change["new"]
 
     def _on_slider(self, change):
         if not self._syncing:
@@ -204,15 +233,20 @@ class BenefitRiskDashboard:
         return ps if settings == ps.settings else _replaced(ps, settings=settings)
 
     def refresh(self, moved=None):
-        """Re-evaluate with the current slider values and update every view."""
+        """Re-evaluate with the current slider values and update every view (``moved``: the slider moved)."""
+        with self.hold_trait_notifications():  # observers hear of the change once every view shows it
+            self._refresh(moved)
+
+    def _refresh(self, moved):
         self._generation += 1
         try:
             ps = self.inputs()
             result = evaluate(ps, n_draws=1, rng=self.seed)
         except ValueError as exc:  # ParameterError / ModelError: say what is wrong, keep the inputs
-            self.banner.value = STYLE + error_banner_html(str(exc))
+            self.error = str(exc)
+            self.banner.value = STYLE + error_banner_html(self.error)
             return
-        self.current, self.result = ps, result
+        self.current, self.result, self.error = ps, result, None
         self._sync_dirichlet(moved)
         if self.psa_result is not None:
             self.psa_result = None
