@@ -8,9 +8,9 @@ import time
 import pytest
 
 from atmp_hta.benefit_risk import evaluate
-from atmp_hta.params import load_parameters, with_mean
-from atmp_hta.widgets.benefit_risk import css_class
-from atmp_hta.widgets.common import catalogue
+from atmp_hta.params import load_parameters, point_values, with_mean
+from atmp_hta.widgets.benefit_risk import SETTING_SLIDERS, css_class
+from atmp_hta.widgets.common import catalogue, slider_specs
 
 pytestmark = pytest.mark.browser
 
@@ -45,6 +45,25 @@ def slider_row(page, name):
     return page.locator(f".{css_class(name)}")
 
 
+def readout(page, name):
+    return slider_row(page, name).locator(".widget-readout").inner_text()
+
+
+SLIDER_LABELS_JS = """() => Array.from(document.querySelectorAll('.atmp-slider')).map(el => {
+  const label = el.querySelector('.widget-label'), track = el.querySelector('.slider-container');
+  const l = label.getBoundingClientRect(), t = track.getBoundingClientRect(), box = el.getBoundingClientRect();
+  return {text: label.textContent, title: label.title, left: Math.round(l.left), right: Math.round(l.right),
+          track: Math.round(t.left), trackWidth: Math.round(t.width),
+          middle: Math.round((l.top + l.bottom) / 2 - (t.top + t.bottom) / 2),
+          cut: label.scrollWidth > label.clientWidth + 1 || label.scrollHeight > label.clientHeight + 1
+               || l.top < box.top - 1 || l.bottom > box.bottom + 1};
+})"""
+
+
+def tree_texts(page):
+    return page.evaluate("() => Array.from(document.querySelectorAll('.vega-embed svg text')).map(t => t.textContent)")
+
+
 def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, screenshot, record_property):
     ready = open_dashboard(page, voila_url)
     record_property("page_ready_s", round(ready, 2))
@@ -57,6 +76,20 @@ def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, scr
     assert page.locator(".vega-embed").count() >= 3  # waterfall, tree, tipping chart
     assert "from atmp_hta" not in page.content()  # sources stripped
 
+    # Every slider's whole label is readable (wrapped, never cut), with a tooltip, in one aligned column.
+    labels = page.evaluate(SLIDER_LABELS_JS)
+    expected_labels = [spec.label for spec in slider_specs(ps)] + [label for _, label, *_ in SETTING_SLIDERS]
+    assert sorted(row["text"] for row in labels) == sorted(expected_labels)
+    assert [row["text"] for row in labels if row["cut"]] == []
+    assert all(row["title"].startswith(row["text"]) for row in labels)
+    assert len({(row["left"], row["right"], row["track"], row["trackWidth"]) for row in labels}) == 1, labels
+    assert all(abs(row["middle"]) <= 2 for row in labels), labels  # each label centred on its track
+
+    # A rare harm reads with three significant digits.
+    assert readout(page, "p_tcell_malignancy") == f"{point_values(ps)['p_tcell_malignancy'][0]:.3g}" == "0.000833"
+    split = {name: f"{point_values(ps)[name][0]:.3f}" for name in ("response.durable", "response.transient",
+                                                                   "response.none")}
+
     # Move the treatment-related death probability up with the keyboard, five steps.
     row = slider_row(page, "p_death")
     handle = row.locator(".noUi-handle")
@@ -68,10 +101,14 @@ def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, scr
         "before => document.querySelector('.atmp-net-value').innerText !== before", arg=before, timeout=30_000
     )
     page.wait_for_timeout(500)  # let the last of the five changes arrive
-    readout = float(row.locator(".widget-readout").inner_text())
-    moved = evaluate(with_mean(ps, "p_death", readout), rng=SEED)
-    assert readout > ps.parameters["p_death"].mean()
+    readout_value = float(row.locator(".widget-readout").inner_text())
+    moved = evaluate(with_mean(ps, "p_death", readout_value), rng=SEED)
+    assert readout_value > ps.parameters["p_death"].mean()
     assert banner_numbers(page)["net_value"] == f"{moved.net_value:+.3f}"
+    # The response split did not move with it: its sliders and the tree show the file's shares (they once
+    # showed 0.390/0.445/0.165 here while the tree drew 0.389/0.444/0.167).
+    assert {name: readout(page, name) for name in split} == split
+    assert {f"p = {v}" for v in split.values()} <= set(tree_texts(page))
 
     # Tipping points appear beside the main sliders (computed in the background).
     tip = row.locator(".atmp-tip[data-tipping]")
@@ -89,7 +126,7 @@ def test_dashboard_matches_the_package_and_follows_a_slider(voila_url, page, scr
     page.wait_for_function(
         "() => /^[0-9.]+$/.test(document.querySelector('.atmp-probability').innerText)", timeout=60_000
     )
-    psa = evaluate(with_mean(ps, "p_death", readout), n_draws=100_000, rng=SEED)
+    psa = evaluate(with_mean(ps, "p_death", readout_value), n_draws=100_000, rng=SEED)
     assert banner_numbers(page)["probability"] == f"{psa.probability_net_value_positive:.3f}"
 
     screenshot(page, "dashboard-benefit-risk")
