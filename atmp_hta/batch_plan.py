@@ -355,15 +355,40 @@ def plan_runs(
     return list(specs.values())
 
 
+def _assigned_names(source: str) -> set[str]:
+    """Names a cell assigns at top level, read with :mod:`ast` (IPython magics and shell lines skipped)."""
+    import ast
+
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            names.update(target.id for target in node.targets if isinstance(target, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
 def declared_parameters(notebook: Path) -> set[str] | None:
-    """Names defined in the notebook's ``parameters`` cell, or None if it has no such cell."""
+    """Names defined in the notebook's ``parameters`` cell, or None if it has no such cell.
+
+    papermill's own inspection (a regular expression) misses parameters annotated ``str | None`` (papermill
+    2.7, nteract/papermill#695); the cell's assignments read with :mod:`ast` count too.
+    """
     with open(notebook, encoding="utf-8") as handle:
         nb = json.load(handle)
-    if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in nb.get("cells", [])):
+    cells = [cell for cell in nb.get("cells", []) if "parameters" in cell.get("metadata", {}).get("tags", [])]
+    if not cells:
         return None
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    source = cells[0].get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    return set(papermill.inspect_notebook(str(notebook))) | _assigned_names(source)
 
 
 def _is_seconds(value: Any) -> bool:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from atmp_hta.exceptions import ParameterError
 from atmp_hta.params import ParameterSet, load_parameters
@@ -28,6 +28,7 @@ __all__ = [
     "validate_workbook",
     "BenefitRiskInputs",
     "benefit_risk_inputs",
+    "teaching_inputs",
     "display_table",
     "results_table",
     "use_static_charts",
@@ -100,6 +101,49 @@ def benefit_risk_inputs(**parameters) -> BenefitRiskInputs:
             f"{sorted(ps.names)}. Got {unknown}.", field="tipping_parameters"
         )
     return inputs.model_copy(update={"parameter_set": ps})
+
+
+def teaching_inputs(workshop: int, **answers) -> BaseModel:
+    """Validate the answers of a teaching workbook (``notebooks/teaching/0<workshop>_*.ipynb``).
+
+    Every keyword must be ``answer_<workshop>_<k>`` for an exercise ``<workshop>.<k>`` of
+    :data:`atmp_hta.teaching.EXERCISES`, and each answer a finite number or ``None`` (not answered yet).
+
+    Returns
+    -------
+    pydantic.BaseModel
+        The answers as attributes (``.answer_1_1``), ``None`` where not given.
+
+    Raises
+    ------
+    ParameterError
+        Naming the answer, what it must be and the value received.
+
+    Examples
+    --------
+    >>> teaching_inputs(2, answer_2_1=1.2, answer_2_2=None).answer_2_1
+    1.2
+    >>> teaching_inputs(2, answer_2_1="1.2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    atmp_hta.exceptions.ParameterError: workbook parameter 'answer_2_1': Input should be a valid number (got '1.2')
+    """
+    from atmp_hta.teaching import EXERCISES
+
+    ids = [i for i in EXERCISES if i.split(".")[0] == str(workshop)]
+    if isinstance(workshop, bool) or not ids:
+        numbers = sorted({int(i.split(".")[0]) for i in EXERCISES})
+        raise ParameterError(
+            f"The 'workshop' parameter of teaching_inputs must be one of {numbers}. Got {workshop!r}.",
+            field="workshop",
+        )
+    answer = (float | None, Field(None, strict=True))
+    model = create_model(
+        f"Workshop{workshop}Answers",
+        __config__=ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False),
+        **{f"answer_{i.replace('.', '_')}": answer for i in ids},
+    )
+    return validate_workbook(model, answers)
 
 
 def _format_cell(value: Any, digits: int) -> str:

@@ -337,6 +337,25 @@ def test_run_clock_gives_each_cell_what_is_left_of_the_run():
     assert 0 < clock(None) <= 0.01 and clock.run_limit_hit  # a tiny limit, never 0 (nbclient: "no limit")
 
 
+def test_declared_parameters_include_union_annotations(tmp_path):
+    from atmp_hta.batch_plan import declared_parameters, validate_batch
+
+    nb = json.loads(NOTEBOOK.read_text())
+    cell = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    cell["source"] = [
+        "from typing import Optional\n",
+        "seed: int = 0  # seed\n",
+        "results_path: str | None = None  # papermill 2.7 does not read this annotation\n",
+        "parameter_file: Optional[str] = None\n",
+        "x = 1.0\n",
+        "%matplotlib inline\n",
+    ]
+    path = tmp_path / "union.ipynb"
+    path.write_text(json.dumps(nb))
+    assert {"seed", "results_path", "parameter_file", "x"} <= declared_parameters(path)
+    validate_batch(path, [], None, tmp_path / "out", 1, 0, 60)  # results_path is declared: accepted
+
+
 def _index_frame(tmp_path: Path) -> pd.DataFrame:
     from atmp_hta.batch_summary import summary_frame
 

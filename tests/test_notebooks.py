@@ -131,3 +131,29 @@ def test_teaching_workbook_self_checks(path, tmp_path):
     text = outputs_text(run(path, tmp_path / "filled.ipynb", **answers))
     assert f"✗ {ids[0]} not yet" in text and "Hint:" in text
     assert all(f"✓ {i} correct." in text for i in ids[1:])
+
+
+@pytest.mark.notebook
+def test_teaching_workbook_refuses_an_answer_that_is_not_a_number(tmp_path):
+    with pytest.raises(pm.PapermillExecutionError, match=r"workbook parameter 'answer_1_2'.*valid number.*'six'"):
+        run(TEACHING[0], tmp_path / "out.ipynb", answer_1_2="six")
+
+
+def _annotations(source: str) -> dict[str, tuple[str, ast.expr]]:
+    tree = ast.parse(source)
+    assigned = [node for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)]
+    assert all(isinstance(node, ast.AnnAssign) for node in assigned), "every parameter has a type annotation"
+    return {node.target.id: (ast.unparse(node.annotation), node.value) for node in assigned}
+
+
+@pytest.mark.parametrize("path", [BENEFIT_RISK, *TEACHING], ids=lambda p: p.stem)
+def test_parameters_are_typed_and_documented_by_papermill(path):
+    annotations = _annotations(parameters_cell(path))
+    for name, (annotation, default) in annotations.items():
+        if isinstance(default, ast.Constant) and default.value is None:  # a None default must be allowed
+            assert re.fullmatch(r"Optional\[.+\]|.+ \| None|None \| .+", annotation), f"{name}: {annotation} = None"
+    # papermill --help-notebook lists every parameter with its type and help (it skips `X | None`)
+    documented = pm.inspect_notebook(str(path))
+    assert set(documented) == set(annotations)
+    for name, (annotation, _) in annotations.items():
+        assert documented[name]["inferred_type_name"] == annotation and documented[name]["help"], name
