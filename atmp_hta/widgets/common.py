@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import ipywidgets as widgets
+import yaml
 
 from atmp_hta.distributions import KIND_RANGES
 from atmp_hta.params import ParameterSet, load_parameters, point_values, to_yaml
@@ -25,6 +26,8 @@ __all__ = [
     "LABEL_WIDTH",
     "SLIDER_WIDTH",
     "download_link",
+    "data_link",
+    "dump_yaml",
     "busy",
     "STYLE",
 ]
@@ -170,11 +173,30 @@ def busy(button, progress, status):
         progress.layout.visibility = "hidden"
 
 
+def data_link(text: str, filename: str, label: str, mime: str = "application/x-yaml", css: str = "") -> str:
+    """An HTML link that downloads ``text`` as ``filename`` (a data URI: nothing is written on the server)."""
+    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
+    cls = f"atmp-download {css}".strip()
+    return (f'<a class="{cls}" download="{html.escape(filename)}" '
+            f'href="data:{mime};base64,{payload}">⬇ {html.escape(label)}</a>')
+
+
 def download_link(parameter_set: ParameterSet, filename: str) -> str:
     """An HTML link that downloads the current inputs as a valid YAML parameter file."""
-    payload = base64.b64encode(to_yaml(parameter_set).encode("utf-8")).decode("ascii")
-    return (f'<a class="atmp-download" download="{html.escape(filename)}" '
-            f'href="data:application/x-yaml;base64,{payload}">⬇ Download these inputs (YAML)</a>')
+    return data_link(to_yaml(parameter_set), filename, "Download these inputs (YAML)")
+
+
+class _FlowListDumper(yaml.SafeDumper):
+    """YAML as the bundled files write it: a list of numbers or words on one line."""
+
+
+_FlowListDumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
+    "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(x, (int, float, str)) for x in data)))
+
+
+def dump_yaml(document) -> str:
+    """``document`` as YAML in the bundled files' layout (keys in order, short lists on one line)."""
+    return yaml.dump(document, Dumper=_FlowListDumper, sort_keys=False, allow_unicode=True, width=110)
 
 
 STYLE = """
@@ -199,5 +221,17 @@ table.atmp-explain td, table.atmp-explain th {border-bottom: 1px solid #ddd; pad
 table.atmp-explain td.num {text-align: right; font-variant-numeric: tabular-nums;}
 .atmp-title {font-family: Helvetica, Arial, sans-serif; font-size: 22px; font-weight: 700; margin: 4px 0;}
 .atmp-subtitle {font-family: Helvetica, Arial, sans-serif; color: #555; font-size: 13px;}
+table.atmp-table {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 12.5px;}
+table.atmp-table th {background: #f1f3f5; text-align: left; font-weight: 600;}
+table.atmp-table td, table.atmp-table th {border-bottom: 1px solid #ddd; padding: 5px 8px; vertical-align: top;
+  line-height: 1.35;}
+table.atmp-table td.num, table.atmp-table th.num {text-align: right; font-variant-numeric: tabular-nums;
+  white-space: nowrap;}
+table.atmp-table abbr {text-decoration: underline dotted; cursor: help;}
+a.atmp-download {color: #1a5fb4; text-decoration: underline; font-family: Helvetica, Arial, sans-serif;
+  font-size: 13px;}
+.atmp-downloads a {margin-right: 18px;}
+.atmp-section {font-weight: 700; font-family: Helvetica, Arial, sans-serif; font-size: 15px; margin: 14px 0 4px;
+  color: #222;}
 </style>
 """

@@ -14,7 +14,6 @@ The dashboard is a :class:`traitlets.HasTraits`: ``model``, ``price``, ``thresho
 
 from __future__ import annotations
 
-import base64
 import html
 import math
 import time
@@ -40,7 +39,7 @@ from atmp_hta.hta_model import (
     parse_hta_model,
     with_price,
 )
-from atmp_hta.widgets.common import STYLE, busy
+from atmp_hta.widgets.common import STYLE, busy, data_link
 from atmp_hta.workbooks_cea import wtp_grid
 
 __all__ = [
@@ -68,20 +67,11 @@ COUNTING = {"half-cycle": "half-cycle correction", "simpson": "Simpson's rule wi
 TIMING = {"continuous": "continuously within cycles", "start": "at the start of each cycle",
           "end": "at the end of each cycle"}
 
-# The project's table look (as the surrogate dashboard's `atmp-table`): numbers right-aligned in tabular figures.
+# The ICER table uses the project's `atmp-table` look from common.STYLE, a little wider.
 CE_STYLE = """
 <style>
-table.atmp-table {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 12.5px;
-  margin-top: 6px;}
-table.atmp-table th {background: #f1f3f5; text-align: left; font-weight: 600;}
-table.atmp-table td, table.atmp-table th {border-bottom: 1px solid #ddd; padding: 5px 10px; vertical-align: top;
-  line-height: 1.35;}
-table.atmp-table td.num, table.atmp-table th.num {text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap;}
-table.atmp-table abbr {text-decoration: underline dotted; cursor: help;}
+table.atmp-icers {margin-top: 6px;} table.atmp-icers td, table.atmp-icers th {padding: 5px 10px;}
 .atmp-banner .atmp-hint {font-size: 12px; opacity: 0.9;}
-a.atmp-download {color: #1a5fb4; text-decoration: underline; font-family: Helvetica, Arial, sans-serif;
-  font-size: 13px;}
 .atmp-legend b {color: #333;}
 .atmp-subtitle {line-height: 1.45; margin-bottom: 6px;}
 .atmp-legend, .atmp-ce-conventions {line-height: 1.5; max-width: 860px; margin: 2px 2px 6px;}
@@ -169,9 +159,7 @@ def priced_model_yaml(model: HtaModel, price: float, threshold: float | None = N
 
 
 def download_html(text: str, filename: str) -> str:
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="atmp-download" download="{html.escape(filename)}" '
-            f'href="data:application/x-yaml;base64,{payload}">⬇ Download these inputs (model YAML)</a>')
+    return data_link(text, filename, "Download these inputs (model YAML)")
 
 
 # ------------------------------------------------------------------------------------------- views (HTML)

@@ -11,7 +11,6 @@ traits that other code can observe.
 
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import json
@@ -46,7 +45,7 @@ from atmp_hta.planners.shedding.workbook import (
     precaution_for,
     resolve_defaults_file,
 )
-from atmp_hta.widgets.common import STYLE
+from atmp_hta.widgets.common import STYLE, data_link, dump_yaml
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = [
@@ -164,13 +163,12 @@ def plan_html(plan) -> str:
 
 def plan_downloads_html(plan) -> str:
     """Links that download the plan as CSV and as Markdown (the package's own exports)."""
-    links = []
-    for kind, mime, text in (("CSV", "text/csv", plan.to_csv()), ("Markdown", "text/markdown", plan.to_markdown())):
-        ext = "csv" if kind == "CSV" else "md"
-        payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-        links.append(f'<a class="atmp-download atmp-download-{ext}" download="shedding-plan-{html.escape(plan.name)}.'
-                     f'{ext}" href="data:{mime};charset=utf-8;base64,{payload}">⬇ Study plan ({kind})</a>')
-    return "".join(links)
+    return "".join(
+        data_link(text, f"shedding-plan-{plan.name}.{ext}", f"Study plan ({kind})", f"{mime};charset=utf-8",
+                  f"atmp-download-{ext}")
+        for kind, ext, mime, text in (("CSV", "csv", "text/csv", plan.to_csv()),
+                                      ("Markdown", "md", "text/markdown", plan.to_markdown()))
+    )
 
 
 def mitigation_banner_html(recommendation, table: pd.DataFrame) -> str:
@@ -225,14 +223,6 @@ def shedding_parameter_sets(directory=None) -> dict[str, tuple[str, SheddingDefa
     return out
 
 
-class _Dumper(yaml.SafeDumper):
-    """YAML as the bundled files write it: a list of numbers or words on one line."""
-
-
-_Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
-    "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(x, (int, float, str)) for x in data)))
-
-
 def _number(value):
     """A whole float as an int (``21.0`` -> ``21``), so that a written file reads like the bundled ones."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -261,13 +251,7 @@ def parameters_yaml(document: dict, inputs: SheddingInputs, file_name: str) -> s
     return (f"# Shedding-planner inputs from the dashboard: the values of {file_name} with the dashboard's in place.\n"
             "# A value set in the dashboard has `source: assumption`; its note gives the file's value and source.\n"
             "# The first schedule is the plan schedule.\n"
-            + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
-
-
-def _data_uri_link(text: str, mime: str, filename: str, label: str, css: str) -> str:
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="atmp-download {css}" download="{html.escape(filename)}" '
-            f'href="data:{mime};base64,{payload}">⬇ {html.escape(label)}</a>')
+            + dump_yaml(doc))
 
 
 _NO_DOWNLOAD = '<span class="atmp-shed-note">Fix the inputs to download them.</span>'
@@ -460,9 +444,9 @@ class SheddingPlannerDashboard(traitlets.HasTraits):
         self.plan_view.value = plan_html(plan)
         self.download.value = plan_downloads_html(plan)
         stem = self.defaults_path.stem
-        self.inputs_download.value = _data_uri_link(
-            parameters_yaml(self._document, inputs, self.defaults_path.name), "application/x-yaml",
-            f"{stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml")
+        self.inputs_download.value = data_link(
+            parameters_yaml(self._document, inputs, self.defaults_path.name), f"{stem}-dashboard.yaml",
+            "These inputs (YAML)", css="atmp-download-yaml")
         if self.comparison is not None:
             stale = self._simulation_key(inputs) != self._simulated_with
             self.comparison_table.value = comparison_html(self.comparison, planned=inputs.plan_schedule, stale=stale)

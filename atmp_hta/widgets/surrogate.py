@@ -12,7 +12,6 @@ simulation check, validation, error) is held in typed traits that other code can
 
 from __future__ import annotations
 
-import base64
 import copy
 import html
 import math
@@ -44,7 +43,7 @@ from atmp_hta.planners.surrogate.workbook import (
     simulation_check,
     surrogate_inputs,
 )
-from atmp_hta.widgets.common import STYLE, busy
+from atmp_hta.widgets.common import STYLE, busy, data_link, dump_yaml
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "VALIDATION_MODELS", "css_class",
@@ -98,15 +97,7 @@ SURROGATE_STYLE = """
 .atmp-details {font-family: Helvetica, Arial, sans-serif; font-size: 13px; color: #333; line-height: 1.55;
   max-width: 780px;}
 .atmp-subtitle {line-height: 1.4; margin-bottom: 6px;}
-table.atmp-table {border-collapse: collapse; font-family: Helvetica, Arial, sans-serif; font-size: 12.5px;}
-table.atmp-table th {background: #f1f3f5; text-align: left; font-weight: 600;}
-table.atmp-table td, table.atmp-table th {border-bottom: 1px solid #ddd; padding: 5px 8px; vertical-align: top;
-  line-height: 1.35;}
-table.atmp-table td.num, table.atmp-table th.num {text-align: right; font-variant-numeric: tabular-nums;
-  white-space: nowrap;}
 .atmp-downloads a {margin-right: 18px; font-family: Helvetica, Arial, sans-serif; font-size: 13px;}
-.atmp-section {font-weight: 700; font-family: Helvetica, Arial, sans-serif; font-size: 15px; margin: 14px 0 4px;
-  color: #222;}
 </style>
 """
 
@@ -195,19 +186,12 @@ def synopsis_html(table: pd.DataFrame) -> str:
     return f'<table class="atmp-table atmp-synopsis"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _data_uri_link(text: str, mime: str, filename: str, label: str, css: str) -> str:
-    payload = base64.b64encode(text.encode("utf-8")).decode("ascii")
-    return (f'<a class="atmp-download {css}" download="{html.escape(filename)}" '
-            f'href="data:{mime};base64,{payload}">⬇ {html.escape(label)}</a>')
-
-
 def downloads_html(table: pd.DataFrame) -> str:
     """Links that download the synopsis as Markdown and as CSV (the package's exports)."""
     return ('<div class="atmp-downloads">'
-            + _data_uri_link(synopsis_to_markdown(table), "text/markdown", "synopsis.md", "Synopsis (Markdown)",
-                             "atmp-download-md")
-            + _data_uri_link(synopsis_to_csv(table), "text/csv", "synopsis.csv", "Synopsis (CSV)",
-                             "atmp-download-csv")
+            + data_link(synopsis_to_markdown(table), "synopsis.md", "Synopsis (Markdown)", "text/markdown",
+                        "atmp-download-md")
+            + data_link(synopsis_to_csv(table), "synopsis.csv", "Synopsis (CSV)", "text/csv", "atmp-download-csv")
             + "</div>")
 
 
@@ -323,14 +307,6 @@ def surrogate_parameter_sets(directory=None) -> dict[str, tuple[str, dict, dict]
     return out
 
 
-class _Dumper(yaml.SafeDumper):
-    """YAML as the bundled files write it: a list of numbers or words on one line."""
-
-
-_Dumper.add_representer(list, lambda dumper, data: dumper.represent_sequence(
-    "tag:yaml.org,2002:seq", data, flow_style=all(isinstance(x, (int, float, str)) for x in data)))
-
-
 def parameters_yaml(document: dict, values: dict, file_name: str) -> str:
     """The planner file ``document`` with ``values`` in place, as YAML that ``read_planner_parameters`` reads.
 
@@ -349,7 +325,7 @@ def parameters_yaml(document: dict, values: dict, file_name: str) -> str:
                               f"({cited})"}
     return (f"# Surrogate-planner inputs from the dashboard: the values of {file_name} with the dashboard's in "
             "place.\n# A value set in the dashboard is an assumption; the entry gives the file's value and source.\n"
-            + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110))
+            + dump_yaml(doc))
 
 
 # --------------------------------------------------------------------------------------------- dashboard
@@ -523,9 +499,9 @@ class SurrogatePlannerDashboard(traitlets.HasTraits):
         self.synopsis.value = synopsis_html(plan.synopsis)
         self.download.value = downloads_html(plan.synopsis)
         name = Path(self.path).name
-        self.inputs_download.value = '<div class="atmp-downloads">' + _data_uri_link(
-            parameters_yaml(self._document, self.values(), name), "application/x-yaml",
-            f"{Path(self.path).stem}-dashboard.yaml", "These inputs (YAML)", "atmp-download-yaml") + "</div>"
+        self.inputs_download.value = '<div class="atmp-downloads">' + data_link(
+            parameters_yaml(self._document, self.values(), name), f"{Path(self.path).stem}-dashboard.yaml",
+            "These inputs (YAML)", css="atmp-download-yaml") + "</div>"
         self.sim_button.disabled = False
         if self.check is not None:
             self.check = None
