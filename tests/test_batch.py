@@ -9,6 +9,7 @@ rerun after fixing them, a batch killed midway and resumed, and the same runs on
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import hashlib
 import json
 import os
@@ -689,18 +690,25 @@ def test_index_fits_the_page_and_colours_only_the_badge(first, tmp_path):
     index.write_text(snap["index"])
     chromium = shutil.which("chromium")
     assert chromium is not None, "Debian's chromium is not installed (`make browser` installs it)"
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
-        try:
-            page = browser.new_page(viewport={"width": 1024, "height": 768})
-            page.goto(index.as_uri())
-            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            table_overflow = page.locator(".table-wrap").evaluate("w => w.scrollWidth - w.clientWidth")
-            failed_row = page.locator("tr", has=page.locator(".badge-failed")).first
-            row_colour = failed_row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor")
-            badge_colour = failed_row.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor")
-        finally:
-            browser.close()
+    def measure():
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=list(CHROMIUM_ARGS))
+            try:
+                page = browser.new_page(viewport={"width": 1024, "height": 768})
+                page.goto(index.as_uri())
+                failed_row = page.locator("tr", has=page.locator(".badge-failed")).first
+                return (
+                    page.evaluate("document.documentElement.scrollWidth - window.innerWidth"),
+                    page.locator(".table-wrap").evaluate("w => w.scrollWidth - w.clientWidth"),
+                    failed_row.locator("td").first.evaluate("e => getComputedStyle(e).backgroundColor"),
+                    failed_row.locator(".badge").evaluate("e => getComputedStyle(e).backgroundColor"),
+                )
+            finally:
+                browser.close()
+
+    # In a thread of its own: the browser tests' session-wide Playwright may be running in this one.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        overflow, table_overflow, row_colour, badge_colour = pool.submit(measure).result()
     assert overflow <= 0, f"the index is {overflow} px wider than the page"
     assert table_overflow <= 0, f"the table is {table_overflow} px wider than the page"
     assert row_colour == "rgba(0, 0, 0, 0)" and badge_colour == "rgb(253, 236, 234)"
