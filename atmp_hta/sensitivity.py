@@ -24,6 +24,18 @@ __all__ = ["one_way", "tornado_table", "two_way", "two_way_contour", "threshold_
 
 
 # --------------------------------------------------------------------------------------------- helpers
+def _pick_outcome(table: pd.DataFrame, outcome, where: str):
+    """The outcome to show: ``outcome`` if the table has it, the table's only one if ``outcome`` is None."""
+    available = list(pd.unique(table["outcome"]))
+    if outcome is None:
+        if len(available) != 1:
+            raise invalid("outcome", f"one of {available} (the table has several outcomes)", None, where)
+        return available[0]
+    if outcome not in available:
+        raise invalid("outcome", f"one of {available}", outcome, where)
+    return outcome
+
+
 def _base(base, where):
     if not isinstance(base, Mapping) or not base:
         raise invalid("base", "a non-empty mapping of parameter name to its base-case value", type(base).__name__,
@@ -174,13 +186,7 @@ def tornado_table(one_way_table: pd.DataFrame, outcome: str | None = None) -> pd
     needed = {"parameter", "point", "value", "base_value", "outcome", "result", "base_result"}
     if not isinstance(one_way_table, pd.DataFrame) or not needed <= set(one_way_table.columns):
         raise invalid("one_way_table", "a table from one_way()", type(one_way_table).__name__, where)
-    available = list(pd.unique(one_way_table["outcome"]))
-    if outcome is None:
-        if len(available) != 1:
-            raise invalid("outcome", f"one of {available} (the table has several outcomes)", None, where)
-        outcome = available[0]
-    if outcome not in available:
-        raise invalid("outcome", f"one of {available}", outcome, where)
+    outcome = _pick_outcome(one_way_table, outcome, where)
     t = one_way_table[(one_way_table["outcome"] == outcome) & one_way_table["point"].isin(["low", "high"])]
     wide = t.pivot(index="parameter", columns="point", values=["value", "result"])
     first = t.drop_duplicates("parameter").set_index("parameter")
@@ -300,13 +306,7 @@ def two_way_contour(table: pd.DataFrame, outcome: str | None = None, target: flo
     needed = {"x_parameter", "x_value", "y_parameter", "y_value", "outcome", "result"}
     if not isinstance(table, pd.DataFrame) or not needed <= set(table.columns):
         raise invalid("table", "a table from two_way()", type(table).__name__, where)
-    available = list(pd.unique(table["outcome"]))
-    if outcome is None:
-        if len(available) != 1:
-            raise invalid("outcome", f"one of {available} (the table has several outcomes)", None, where)
-        outcome = available[0]
-    if outcome not in available:
-        raise invalid("outcome", f"one of {available}", outcome, where)
+    outcome = _pick_outcome(table, outcome, where)
     target = float(target)
     if not np.isfinite(target):
         raise invalid("target", "a finite number", target, where)
