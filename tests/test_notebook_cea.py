@@ -20,18 +20,19 @@ MODEL = "axicabtagene_ciloleucel_cea.yaml"
 
 
 @pytest.mark.notebook
-def test_workbook_records_the_package_results(tmp_path):
+def test_workbook_on_its_defaults_records_the_package_results(tmp_path):
     results = tmp_path / "results.json"
+    defaults = pm.inspect_notebook(str(NOTEBOOK))  # the parameters cell's own defaults, as a user runs it
+    n_draws, seed = (int(defaults[k]["default"].replace("_", "")) for k in ("n_draws", "seed"))
     pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "out.ipynb"), kernel_name="python3", execution_timeout=240,
-                        progress_bar=False, cwd=str(tmp_path),
-                        parameters={"n_draws": 2_000, "seed": 3, "results_path": str(results)})
+                        progress_bar=False, cwd=str(tmp_path), parameters={"results_path": str(results)})
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     svgs = [o for c in nb.cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
     assert len(svgs) == 6  # CE plane, CEAC, EVPPI, tornado, two-way map, threshold chart
     assert any("threshold 76," in "".join(o["data"]["image/svg+xml"]) for o in svgs)  # the labelled threshold
     recorded = json.loads(results.read_text())
 
-    inputs = cost_effectiveness_inputs(model_file=MODEL, n_draws=2_000, seed=3)
+    inputs = cost_effectiveness_inputs(model_file=MODEL, n_draws=n_draws, seed=seed)
     analysis = cea_analysis(inputs)
     icers = analysis["summary"]["icers"].set_index("strategy")
     assert recorded["icer"] == pytest.approx(icers.loc["axi-cel", "icer"], rel=1e-12)
@@ -47,7 +48,7 @@ def test_workbook_records_the_package_results(tmp_path):
     assert (recorded["evppi_top_parameter"], recorded["evppi_wtp"]) == (top["parameters"], analysis["evppi_wtp"])
     assert recorded["evppi_top"] == pytest.approx(top["evppi"], rel=1e-9)
     assert recorded["tornado_top_parameter"] == tornado(inputs.model, 30_000)["parameter"].iloc[0]
-    assert recorded["model_sha256"] == inputs.model.sha256 and recorded["n_draws"] == 2_000
+    assert recorded["model_sha256"] == inputs.model.sha256 and recorded["n_draws"] == n_draws == 20_000
     # two-way map and threshold analysis on the defaults: list price x PFS cured fraction, the price's threshold
     assert (recorded["two_way_x"], recorded["two_way_y"]) == ("price_axicel", "cure_pfs_axicel")
     assert recorded["sensitivity_wtp"] == 30_000
