@@ -211,6 +211,17 @@ def test_parameter_file_needs_sources(tmp_path):
         read_planner_parameters(bad)
 
 
+def test_a_cited_source_must_be_listed_under_sources(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  trial: A trial.\nparameters:\n  x: {value: 1, source: trial}\n"
+                   "  y: {value: 2, source: [trial, tiral]}\n", encoding="utf-8")
+    message = r"'parameters.y.source' .* keys of 'sources' \['trial'\]. Got \['tiral'\]"
+    with pytest.raises(ParameterError, match=message):
+        read_planner_parameters(bad)
+    bad.write_text("sources:\n  trial: A trial.\nparameters:\n  x: {value: 1, source: trial}\n", encoding="utf-8")
+    assert read_planner_parameters(bad) == {"x": 1}
+
+
 def test_charts_consume_result_tables_and_render():
     import vl_convert
 

@@ -161,18 +161,23 @@ def read_planner_parameters(path):
 
     Each entry of the file's ``parameters`` mapping is
     ``{value: ..., unit: ..., source: ... | assumption: ...}``; an entry without a ``source`` must say
-    ``assumption``.
+    ``assumption``, and a ``source`` (a key, or a list of keys) must name entries of the file's ``sources``.
     """
     where = "read_planner_parameters"
     doc = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     if not isinstance(doc, Mapping) or not isinstance(doc.get("parameters"), Mapping):
         raise invalid("path", "a YAML file with a 'parameters' mapping", str(path), where)
+    sources = doc.get("sources") or {}
     out = {}
     for name, entry in doc["parameters"].items():
         if not isinstance(entry, Mapping) or "value" not in entry:
             raise invalid(f"parameters.{name}", "a mapping with a 'value'", entry, where)
         if not (entry.get("source") or entry.get("assumption")):
             raise invalid(f"parameters.{name}", "a 'source' or an 'assumption'", sorted(entry), where)
+        cited = entry.get("source") or []
+        unknown = [key for key in ([cited] if isinstance(cited, str) else cited) if key not in sources]
+        if unknown:
+            raise invalid(f"parameters.{name}.source", f"keys of 'sources' {sorted(sources)}", unknown, where)
         out[name] = entry["value"]
     return out
 
