@@ -9,20 +9,105 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from scipy import integrate
+from scipy.stats import norm
 
 from atmp_hta import voi
 from atmp_hta.exceptions import ParameterError
 
 
 # ------------------------------------------------------------------------------------------------ EVPI
-def test_evpi_of_a_documented_payoff_table():
-    # Classic decision-analysis payoff table ("Expected values for Perfect Information", lecture example
-    # reproduced at slideplayer.com/5165249): states with probabilities 0.5, 0.3, 0.2; option payoffs
-    # 1500/300/-800, 900/600/-200, 500/500/500. With perfect information 0.5*1500 + 0.3*600 + 0.2*500 = 1030;
-    # without, max(680, 590, 500) = 680; EVPI = 350. Probabilities as 5, 3, 2 equally weighted draws.
+def test_evpi_of_a_payoff_table_by_hand():
+    # EVPI = E[max_j NB_j] - max_j E[NB_j], worked by hand for three states of nature with probabilities
+    # 0.5, 0.3, 0.2 and three options (rows: states, columns: options):
+    #                 option 1   option 2   option 3
+    #   state 1 (0.5)     1500        900        500
+    #   state 2 (0.3)      300        600        500
+    #   state 3 (0.2)     -800       -200        500
+    # Without further information, expected payoff of each option:
+    #   option 1: 0.5*1500 + 0.3*300 + 0.2*(-800) = 750 + 90 - 160 = 680
+    #   option 2: 0.5*900  + 0.3*600 + 0.2*(-200) = 450 + 180 - 40 = 590
+    #   option 3: 0.5*500  + 0.3*500 + 0.2*500    = 500
+    #   max_j E[NB_j] = 680 (option 1)
+    # With perfect information the best option in each state: 1500 (state 1, option 1), 600 (state 2,
+    # option 2), 500 (state 3, option 3); E[max_j NB_j] = 0.5*1500 + 0.3*600 + 0.2*500 = 750 + 180 + 100 = 1030
+    # EVPI = 1030 - 680 = 350. The probabilities enter as 5, 3 and 2 copies of the states (10 equally likely draws).
     payoffs = np.array([[1500, 900, 500], [300, 600, 500], [-800, -200, 500]], dtype=float)
     draws = np.repeat(payoffs, [5, 3, 2], axis=0)
     assert voi.evpi(draws) == pytest.approx(350.0, abs=1e-9)
+    # the same table with four equally likely states (state 1 twice, 2 and 3 once each: 0.5, 0.25, 0.25):
+    #   E[NB] = (2*1500 + 300 - 800)/4 = 625, (2*900 + 600 - 200)/4 = 550, 500; max = 625
+    #   E[max] = (2*1500 + 600 + 500)/4 = 4100/4 = 1025; EVPI = 1025 - 625 = 400
+    assert voi.evpi(payoffs[[0, 0, 1, 2]]) == pytest.approx(400.0, abs=1e-9)
+
+
+def test_evpi_of_the_thompson_lumber_textbook_example():
+    # Render B, Stair RM, Hanna ME. Quantitative Analysis for Management (Pearson), ch. 3 "Decision Analysis",
+    # Thompson Lumber Company: build a large plant, a small plant or nothing; favourable and unfavourable
+    # market equally likely (0.5 each). Payoffs (states x options):
+    #   favourable:    200,000   100,000   0
+    #   unfavourable: -180,000   -20,000   0
+    # EMV: large 0.5*200,000 + 0.5*(-180,000) = 10,000; small 0.5*100,000 + 0.5*(-20,000) = 40,000; nothing 0
+    # EV with perfect information: 0.5*200,000 + 0.5*0 = 100,000; EVPI = 100,000 - 40,000 = 60,000 (as printed)
+    payoffs = np.array([[200_000, 100_000, 0], [-180_000, -20_000, 0]], dtype=float)
+    assert voi.evpi(payoffs) == pytest.approx(60_000.0, abs=1e-6)
+    # the result does not depend on the order of the options
+    assert voi.evpi(payoffs[:, ::-1]) == pytest.approx(60_000.0, abs=1e-6)
+
+
+# Exact references for normally distributed net benefit. evpi takes draws x strategies of net benefit; a PSA
+# sample is replaced by a quantile grid of the normal, z_i = Phi^-1((i + 0.5)/N), i = 0..N-1, N = 200,001: the
+# mean over the grid is a midpoint rule in probability space, so it carries no Monte Carlo error (the grid
+# error is below 1e-5 relative for the cases here: tolerance 1e-4 relative).
+N_GRID = 200_001
+
+
+@pytest.fixture(scope="module")
+def normal_quantiles():
+    return norm.ppf((np.arange(N_GRID) + 0.5) / N_GRID)
+
+
+def unit_normal_loss_evpi(mu, sigma):
+    """EVPI of two strategies with incremental net benefit ~ N(mu, sigma): sigma phi(mu/sigma) - |mu| Phi(-|mu|/sigma).
+
+    E[max(0, D)] = mu Phi(mu/sigma) + sigma phi(mu/sigma) (mean of the normal truncated at 0); subtracting
+    max(0, mu) gives the unit normal loss integral: Raiffa H, Schlaifer R. Applied Statistical Decision Theory.
+    Harvard 1961; Wilson ECF. A practical guide to value of information analysis. PharmacoEconomics
+    2015;33:105-121.
+    """
+    return sigma * norm.pdf(mu / sigma) - abs(mu) * norm.cdf(-abs(mu) / sigma)
+
+
+@pytest.mark.parametrize("mu, sigma", [(0.0, 1.0), (0.0, 3_000.0), (1.0, np.sqrt(5.0)), (-1.0, np.sqrt(5.0)),
+                                       (500.0, 2_000.0), (-1_500.0, 2_000.0), (2_500.0, 2_000.0)])
+def test_evpi_of_two_strategies_is_the_unit_normal_loss_integral(normal_quantiles, mu, sigma):
+    incremental = mu + sigma * normal_quantiles
+    nb = np.column_stack([np.zeros(N_GRID), incremental])
+    exact = unit_normal_loss_evpi(mu, sigma)
+    assert voi.evpi(nb) == pytest.approx(exact, rel=1e-4)
+    # a common shift of every strategy's net benefit changes nothing
+    assert voi.evpi(nb + 1e4) == pytest.approx(exact, rel=1e-4)
+    if mu == 0.0:  # no better option on average: EVPI = sigma phi(0) = sigma / sqrt(2 pi)
+        assert exact == pytest.approx(sigma / np.sqrt(2 * np.pi), rel=1e-12)
+
+
+def test_evpi_of_four_strategies_matches_numerical_integration(normal_quantiles):
+    # Four strategies whose net benefits depend on one normal parameter z ~ N(0, 1): NB_j = a_j + b_j z.
+    # Each strategy is best for some z (lines cross at z = (a_i - a_k)/(b_k - b_i)).
+    a = np.array([0.0, 300.0, 500.0, -200.0])
+    b = np.array([0.0, 1_000.0, 400.0, 1_800.0])
+    nb = a + b * normal_quantiles[:, None]
+    # Reference: E[max_j NB_j] = integral of max_j(a_j + b_j z) phi(z) dz by scipy.integrate.quad, split at every
+    # crossing so that each piece is smooth; max_j E[NB_j] = max_j a_j = 500.
+    crossings = sorted({(a[i] - a[k]) / (b[k] - b[i]) for i in range(4) for k in range(i + 1, 4) if b[i] != b[k]})
+    edges = [-np.inf, *crossings, np.inf]
+    perfect = sum(integrate.quad(lambda z: np.max(a + b * z) * norm.pdf(z), lo, hi, epsabs=1e-10, epsrel=1e-12)[0]
+                  for lo, hi in zip(edges[:-1], edges[1:], strict=True))
+    exact = perfect - a.max()
+    assert exact == pytest.approx(302.3124, abs=1e-3)  # guards the reference itself
+    assert voi.evpi(nb) == pytest.approx(exact, rel=1e-4)
+    assert voi.evpi(nb[:, [2, 0, 3, 1]]) == pytest.approx(exact, rel=1e-4)  # order of strategies is irrelevant
+    assert (voi.probability_best(nb) > 0.1).all()  # every strategy is sometimes best: a genuine 4-way choice
 
 
 # voi package overview vignette (C. Jackson, github.com/chjackson/voi, vignettes/voi.Rmd): two treatments,
@@ -42,7 +127,12 @@ def vignette():
     return np.column_stack([np.zeros(n), p1 - p2]), p1, p2
 
 
-def test_evpi_of_the_voi_vignette_model(vignette):
+def test_evpi_of_the_voi_vignette_model(vignette, normal_quantiles):
+    # the printed constant agrees with the unit normal loss integral (mu = 1, sigma = sqrt(1 + 4))
+    assert unit_normal_loss_evpi(1.0, np.sqrt(5.0)) == pytest.approx(EVPI_VOI_VIGNETTE, abs=1e-10)
+    # exact: NB_2 = p1 - p2 ~ N(1, sqrt 5) on the quantile grid, no Monte Carlo error
+    grid = np.column_stack([np.zeros(N_GRID), 1.0 + np.sqrt(5.0) * normal_quantiles])
+    assert voi.evpi(grid) == pytest.approx(EVPI_VOI_VIGNETTE, rel=1e-4)
     nb, _, _ = vignette
     # Monte Carlo standard error: sd(max(0, NB_2)) / sqrt(n) ~ 1.5 / 245 = 0.006; tolerance 4 SE = 0.025
     assert voi.evpi(nb) == pytest.approx(EVPI_VOI_VIGNETTE, abs=0.025)
