@@ -263,10 +263,9 @@ def run_batch(
     Notes
     -----
     A failing run (its validation cell raises, a cell errors, a cell or the whole run times out, the kernel
-    dies) is recorded
-    as ``failed`` with a one-line error; the others go on. Completed runs are skipped on a rerun if the
-    parameter file's content, the grid values, the batch seed and the notebook's source are unchanged;
-    failed and interrupted runs are executed again.
+    dies) is recorded as ``failed`` with a one-line error; the others go on. Completed runs are skipped on a
+    rerun if the parameter file's content, the grid values, the batch seed and the notebook's source are
+    unchanged; failed and interrupted runs are executed again.
     """
     from atmp_hta.batch_summary import index_html, summary_frame, write_parquet
 

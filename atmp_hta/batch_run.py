@@ -40,6 +40,10 @@ def one_line(text: object, limit: int = 500) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+#: The shortest cell limit handed to nbclient (it reads 0 or a negative number as "no limit").
+_MIN_CELL_TIMEOUT = 0.01
+
+
 class _RunClock:
     """Per-cell time limits that also hold the whole run to its wall-clock limit.
 
@@ -65,8 +69,6 @@ class _RunClock:
         return max(min(self.cell_timeout, remaining), _MIN_CELL_TIMEOUT)
 
 
-_MIN_CELL_TIMEOUT = 0.01
-
 
 def _error_line(exc: BaseException, clock: _RunClock) -> str:
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
@@ -74,7 +76,7 @@ def _error_line(exc: BaseException, clock: _RunClock) -> str:
 
     if isinstance(exc, PapermillExecutionError):
         return f"{exc.ename}: {one_line(exc.evalue)}".rstrip(": ")
-    if isinstance(exc, CellTimeoutError) and clock.run_limit_hit or clock.remaining() <= 0:
+    if (isinstance(exc, CellTimeoutError) and clock.run_limit_hit) or clock.remaining() <= 0:
         # a cell cut short by the run's limit, or a kernel that did not start before it
         return (
             f"TimeoutError: the run took longer than its time limit of {clock.run_timeout:g} s "
