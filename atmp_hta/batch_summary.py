@@ -13,7 +13,7 @@ from typing import Any
 import pandas as pd
 
 from atmp_hta.batch_plan import INDEX_FILE, NOTEBOOK_FILE, SUMMARY_CSV, SUMMARY_PARQUET, format_value
-from atmp_hta.records import MISSING, atomic_write_bytes, format_result
+from atmp_hta.records import MISSING, atomic_write_bytes, format_result, is_missing
 
 __all__ = [
     "INDEX_FILE",
@@ -135,17 +135,10 @@ def _index_results(frame: pd.DataFrame, first: int, limit: int) -> tuple[list[st
     candidates = list(frame.columns[first:])
     shown = []
     for name in candidates:
-        values = [format_result(v) for v in frame[name] if not _missing(v)]
+        values = [format_result(v) for v in frame[name] if not is_missing(v)]
         if all(len(v) <= _INDEX_RESULT_CHARS for v in values):
             shown.append(name)
     return shown[:limit], len(candidates)
-
-
-def _missing(value: Any) -> bool:
-    try:
-        return value is None or bool(value != value)
-    except (TypeError, ValueError):
-        return False
 
 
 def _breakable(text: str) -> str:
@@ -154,7 +147,7 @@ def _breakable(text: str) -> str:
 
 
 def _cell(value: Any) -> str:
-    if _missing(value):
+    if is_missing(value):
         return f'<td class="num">{MISSING}</td>'
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"<td>{_breakable(format_result(value))}</td>"

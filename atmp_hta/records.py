@@ -18,7 +18,15 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["MISSING", "atomic_write_bytes", "atomic_write_text", "format_result", "record_results", "to_jsonable"]
+__all__ = [
+    "MISSING",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "format_result",
+    "is_missing",
+    "record_results",
+    "to_jsonable",
+]
 
 
 def _current_umask() -> int:
@@ -120,12 +128,26 @@ def to_jsonable(value: Any) -> Any:
 MISSING = "—"
 
 
+def is_missing(value: Any) -> bool:
+    """True for None, NaN and pandas' NA (a value unequal to itself); False for anything else.
+
+    Examples
+    --------
+    >>> [is_missing(v) for v in (None, float("nan"), 0.0, "", "x")]
+    [True, True, False, False, False]
+    """
+    try:
+        return value is None or bool(value != value)
+    except (TypeError, ValueError):  # an array, or pandas' NA in a boolean context
+        return value is not None and str(value) == "<NA>"
+
+
 def format_result(value: Any, digits: int = 4) -> str:
     """Show a recorded result for a reader: numbers to ``digits`` significant digits, missing as "—".
 
     Floats keep ``digits`` significant digits in fixed notation (thousands separated) from 1e-4 to 1e9 and
-    scientific notation outside; integers are shown whole; ``None`` and NaN are :data:`MISSING`; anything else
-    as ``str``. Only for display: recorded files keep full precision.
+    scientific notation outside; integers are shown whole; ``None``, NaN and NA are :data:`MISSING`
+    (:func:`is_missing`); anything else as ``str``. Only for display: recorded files keep full precision.
 
     Examples
     --------
@@ -134,7 +156,7 @@ def format_result(value: Any, digits: int = 4) -> str:
     >>> [format_result(v) for v in (float("nan"), 1.0, -0.5, 3.2e-07, True, "approve")]
     ['—', '1.000', '-0.5000', '3.200e-07', 'True', 'approve']
     """
-    if value is None:
+    if is_missing(value):
         return MISSING
     if isinstance(value, bool) or not isinstance(value, int | float):
         if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):  # a numpy scalar
@@ -142,8 +164,8 @@ def format_result(value: Any, digits: int = 4) -> str:
         return str(value)
     if isinstance(value, int):
         return f"{value:,}"
-    if not math.isfinite(value):
-        return MISSING if math.isnan(value) else str(value)
+    if not math.isfinite(value):  # ±inf (NaN is missing, above)
+        return str(value)
     magnitude = abs(value)
     if value == 0:
         return "0"

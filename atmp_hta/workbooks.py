@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from atmp_hta.exceptions import ParameterError
 from atmp_hta.params import ParameterSet, load_parameters
-from atmp_hta.records import MISSING, format_result
+from atmp_hta.records import format_result
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -146,14 +146,6 @@ def teaching_inputs(workshop: int, **answers) -> BaseModel:
     return validate_workbook(model, answers)
 
 
-def _format_cell(value: Any, digits: int) -> str:
-    try:
-        missing = value is None or bool(value != value)  # None, NaN, NA
-    except (TypeError, ValueError):
-        missing = False
-    return MISSING if missing else format_result(value, digits)
-
-
 _TABLE_STYLES = [
     {"selector": "", "props": "border-collapse: collapse; max-width: 100%;"},
     {"selector": "th", "props": "text-align: left; padding: 0.25em 0.6em; border-bottom: 1px solid #999;"},
@@ -179,7 +171,7 @@ def display_table(frame: pd.DataFrame, digits: int = 4) -> Styler:
     """
     return (
         frame.style.hide(axis="index")
-        .format(lambda value: _format_cell(value, digits), escape="html")
+        .format(lambda value: format_result(value, digits), escape="html")
         .set_table_styles(_TABLE_STYLES)
     )
 
