@@ -7,10 +7,13 @@ stable column names. Nothing here knows which model produced the numbers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
 from atmp_hta.exceptions import ParameterError, invalid
+from atmp_hta.records import is_missing
 
 __all__ = [
     "icer_table",
@@ -20,6 +23,8 @@ __all__ = [
     "acceptability_frontier",
     "evpi_by_wtp",
     "pivot_draws",
+    "draw_table_problem",
+    "DrawTableProblem",
     "ICER_COLUMNS",
     "CEAC_COLUMNS",
 ]
@@ -390,6 +395,64 @@ def evpi_by_wtp(costs, effects, wtp, population: float = 1.0) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------------- tidy input tables
+@dataclass(frozen=True)
+class DrawTableProblem:
+    """The first thing wrong with a tidy table of draws (see :func:`draw_table_problem`).
+
+    ``kind`` is ``"empty"`` (no value in ``column``, a draw or strategy column, at ``row``), ``"not_finite"``
+    (``value`` in the number column ``column`` at ``row`` is not a finite number), ``"repeated"`` (``count``
+    rows for ``draw``, ``strategy``) or ``"missing"`` (no row for ``draw``, ``strategy``). ``row`` counts
+    from 0; ``value``, ``draw`` and ``strategy`` are plain Python values (not numpy scalars).
+    """
+
+    kind: str
+    column: str | None = None
+    row: int | None = None
+    value: object = None
+    draw: object = None
+    strategy: object = None
+    count: int = 0
+
+    @property
+    def shown_value(self) -> str:
+        """The offending value for a message: "an empty cell" for a missing one, else its repr."""
+        return "an empty cell" if is_missing(self.value) else repr(self.value)
+
+
+def _plain(value):
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def draw_table_problem(table: pd.DataFrame, values, draw: str = "draw", strategy: str = "strategy"):
+    """The first problem of a tidy table of draws, or None: the checks behind :func:`pivot_draws` and
+    ``atmp-hta cea``, which word their own messages.
+
+    In order: an empty cell in the ``draw`` or ``strategy`` column; a value in one of the ``values`` columns
+    that is not a finite number; a draw × strategy pair given more than once; a draw without some strategy.
+    The columns must exist (callers check that first, to name them in their own terms).
+    """
+    for col in (draw, strategy):
+        empty = np.flatnonzero(table[col].isna().to_numpy())
+        if empty.size:
+            return DrawTableProblem("empty", col, int(empty[0]))
+    for col in values:
+        numbers = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)
+        wrong = np.flatnonzero(~np.isfinite(numbers))
+        if wrong.size:
+            i = int(wrong[0])
+            return DrawTableProblem("not_finite", col, i, _plain(table[col].iloc[i]), _plain(table[draw].iloc[i]),
+                                    _plain(table[strategy].iloc[i]))
+    counts = table.groupby([draw, strategy], sort=False).size()
+    if (counts.to_numpy() > 1).any():
+        d, s = counts.index[int(np.argmax(counts.to_numpy() > 1))]
+        return DrawTableProblem("repeated", draw=_plain(d), strategy=_plain(s), count=int(counts.loc[(d, s)]))
+    draws, names = pd.unique(table[draw]), pd.unique(table[strategy])
+    if len(counts) != len(draws) * len(names):
+        d, s = pd.MultiIndex.from_product([draws, names]).difference(counts.index, sort=False)[0]
+        return DrawTableProblem("missing", draw=_plain(d), strategy=_plain(s))
+    return None
+
+
 def pivot_draws(table: pd.DataFrame, value: str, draw: str = "draw", strategy: str = "strategy"):
     """Turn a tidy table (one row per draw × strategy) into ``(strategies, array of shape draws × strategies)``.
 
@@ -406,37 +469,21 @@ def pivot_draws(table: pd.DataFrame, value: str, draw: str = "draw", strategy: s
     for col, role in ((value, "value"), (draw, "draw"), (strategy, "strategy")):
         if col not in getattr(table, "columns", ()):
             raise invalid(role, "a column of the table", col, where)
-
-    def plain(v):
-        return v.item() if isinstance(v, np.generic) else v
-
-    def bad(role, allowed, got):
-        return ParameterError(f"The '{role}' parameter of {where} must be {allowed}. Got {got}.", field=role)
-
-    for col, role in ((draw, "draw"), (strategy, "strategy")):
-        empty = np.flatnonzero(table[col].isna().to_numpy())
-        if empty.size:
-            raise bad(role, f"a column with a value in every row (column {col!r})",
-                      f"an empty cell in row {empty[0]}")
-    numbers = pd.to_numeric(table[value], errors="coerce").to_numpy(dtype=float)
-    wrong = np.flatnonzero(~np.isfinite(numbers))
-    if wrong.size:
-        i = int(wrong[0])
-        raw = plain(table[value].iloc[i])
-        shown = "an empty cell" if isinstance(raw, float) and np.isnan(raw) else repr(raw)
-        raise bad("value", f"a column of finite numbers (column {value!r})",
-                  f"{shown} in row {i} ({draw} {plain(table[draw].iloc[i])!r}, "
-                  f"{strategy} {plain(table[strategy].iloc[i])!r})")
+    problem = draw_table_problem(table, [value], draw, strategy)
+    if problem is not None:
+        p = problem
+        role, allowed, got = {
+            "empty": ("draw" if p.column == draw else "strategy",
+                      f"a column with a value in every row (column {p.column!r})", f"an empty cell in row {p.row}"),
+            "not_finite": ("value", f"a column of finite numbers (column {value!r})",
+                           f"{p.shown_value} in row {p.row} ({draw} {p.draw!r}, {strategy} {p.strategy!r})"),
+            "repeated": ("table", "one row per draw and strategy",
+                         f"{p.count} rows for {draw} {p.draw!r}, {strategy} {p.strategy!r}"),
+            "missing": ("table", "one row per draw and strategy",
+                        f"no row for {draw} {p.draw!r}, {strategy} {p.strategy!r}"),
+        }[p.kind]
+        raise ParameterError(f"The '{role}' parameter of {where} must be {allowed}. Got {got}.", field=role)
     names = list(pd.unique(table[strategy]))
-    counts = table.groupby([draw, strategy], sort=False).size()
-    if (counts.to_numpy() > 1).any():
-        d, s = counts.index[int(np.argmax(counts.to_numpy() > 1))]
-        raise bad("table", "one row per draw and strategy",
-                  f"{int(counts.loc[(d, s)])} rows for {draw} {plain(d)!r}, {strategy} {plain(s)!r}")
-    draws = pd.unique(table[draw])
-    if len(counts) != len(draws) * len(names):
-        d, s = pd.MultiIndex.from_product([draws, names]).difference(counts.index, sort=False)[0]
-        raise bad("table", "one row per draw and strategy",
-                  f"no row for {draw} {plain(d)!r}, {strategy} {plain(s)!r}")
+    numbers = pd.to_numeric(table[value]).to_numpy(dtype=float)
     wide = table.assign(**{value: numbers}).pivot(index=draw, columns=strategy, values=value)[names]
     return [str(n) for n in names], wide.to_numpy(dtype=float)

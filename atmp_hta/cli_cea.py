@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from atmp_hta.cea import ceac, evpi_by_wtp, icer_table, pivot_draws
+from atmp_hta.cea import ceac, draw_table_problem, evpi_by_wtp, icer_table, pivot_draws
 from atmp_hta.exceptions import ParameterError, invalid
 
 __all__ = ["add_cea_parser", "cea_report"]
@@ -54,20 +54,12 @@ def _read(path: Path) -> pd.DataFrame:
     return table
 
 
-def _plain(value):
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _cell(value) -> str:
-    value = _plain(value)
-    return "an empty cell" if value is None or (isinstance(value, float) and np.isnan(value)) else repr(value)
-
-
 def _checked(table: pd.DataFrame, path: Path, columns: dict[str, str]) -> pd.DataFrame:
     """The table with its cost and effect columns as floats, after checking every column the command reads.
 
     ``columns`` maps each option (``--draw-column``, ...) to the column it names. Errors name the file, the
-    column and its option, what is allowed and the value received (with its row, draw and strategy).
+    column and its option, what is allowed and the value received (with its row, draw and strategy); the
+    checks themselves are :func:`atmp_hta.cea.draw_table_problem`'s.
     """
     for option, column in columns.items():
         if column not in table.columns:
@@ -75,37 +67,24 @@ def _checked(table: pd.DataFrame, path: Path, columns: dict[str, str]) -> pd.Dat
             raise ParameterError(f"{path}: {option} must name a column of the file ({there}). Got {column!r}.",
                                  field=option.lstrip("-"))
     draw, strategy = columns["--draw-column"], columns["--strategy-column"]
-
-    def row(i):
-        return (f"data row {i + 1} ({draw} {_plain(table[draw].iloc[i])!r}, "
-                f"{strategy} {_plain(table[strategy].iloc[i])!r})")
-
-    for option in ("--draw-column", "--strategy-column"):
-        empty = np.flatnonzero(table[columns[option]].isna().to_numpy())
-        if empty.size:
-            raise ParameterError(f"{path}: column {columns[option]!r} ({option}) must have a value in every row. "
-                                 f"Got an empty cell in data row {empty[0] + 1}.", field=option.lstrip("-"))
-    out = table.copy()
-    for option in ("--cost-column", "--effect-column"):
-        column = columns[option]
-        numbers = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-        bad = np.flatnonzero(~np.isfinite(numbers))
-        if bad.size:
-            i = int(bad[0])
-            raise ParameterError(f"{path}: column {column!r} ({option}) must hold finite numbers. Got "
-                                 f"{_cell(table[column].iloc[i])} in {row(i)}.", field=option.lstrip("-"))
-        out[column] = numbers
-    counts = table.groupby([draw, strategy], sort=False).size()
-    if (counts.to_numpy() > 1).any():
-        d, s = counts.index[int(np.argmax(counts.to_numpy() > 1))]
-        raise ParameterError(f"{path}: must have one row per draw and strategy. Got {int(counts.loc[(d, s)])} rows "
-                             f"for {draw} {_plain(d)!r}, {strategy} {_plain(s)!r}.", field="file")
-    draws, strategies = pd.unique(table[draw]), pd.unique(table[strategy])
-    if len(counts) != len(draws) * len(strategies):
-        d, s = pd.MultiIndex.from_product([draws, strategies]).difference(counts.index, sort=False)[0]
-        raise ParameterError(f"{path}: must have one row per draw and strategy. Got no row for {draw} "
-                             f"{_plain(d)!r}, {strategy} {_plain(s)!r}.", field="file")
-    return out
+    numbers = [columns["--cost-column"], columns["--effect-column"]]
+    p = draw_table_problem(table, numbers, draw, strategy)
+    if p is not None:
+        option = next((o for o, c in columns.items() if c == p.column), None)
+        field = option.lstrip("-") if option else "file"
+        pair = f"{draw} {p.draw!r}, {strategy} {p.strategy!r}"
+        if p.kind == "empty":
+            message = (f"column {p.column!r} ({option}) must have a value in every row. Got an empty cell in data "
+                       f"row {p.row + 1}.")
+        elif p.kind == "not_finite":
+            message = (f"column {p.column!r} ({option}) must hold finite numbers. Got {p.shown_value} in data "
+                       f"row {p.row + 1} ({pair}).")
+        elif p.kind == "repeated":
+            message = f"must have one row per draw and strategy. Got {p.count} rows for {pair}."
+        else:
+            message = f"must have one row per draw and strategy. Got no row for {pair}."
+        raise ParameterError(f"{path}: {message}", field=field)
+    return table.assign(**{c: pd.to_numeric(table[c]).to_numpy(dtype=float) for c in numbers})
 
 
 def cea_report(table: pd.DataFrame, wtp, *, draw="draw", strategy="strategy", cost="cost", effect="effect") -> dict:
