@@ -66,7 +66,7 @@ from atmp_hta.cohort import cycle_times, state_values
 from atmp_hta.exceptions import ParameterError, invalid
 from atmp_hta.expressions import parse_expression
 from atmp_hta.life_tables import general_population_survival
-from atmp_hta.params import KIND_RANGES, Expr, Parameter, parameter_names, sample
+from atmp_hta.params import KIND_RANGES, Expr, Parameter, expressions_to_text, parameter_names, sample
 from atmp_hta.policies import PolicyPack, load_policy
 from atmp_hta.pricing import value_based_price
 from atmp_hta.survival import DISTRIBUTIONS as SURVIVAL_DISTRIBUTIONS
@@ -91,6 +91,7 @@ __all__ = [
     "one_way_curve",
     "threshold_analysis",
     "with_price",
+    "priced_model_yaml",
 ]
 
 HTA_DIR = Path(__file__).resolve().parents[1] / "parameters" / "hta"
@@ -751,3 +752,59 @@ def threshold_analysis(model: HtaModel, parameter: str, *, bounds=None, threshol
                                            outcome="incremental_nmb", n_points=n_points)
     table["wtp"] = lam
     return table
+
+
+# ------------------------------------------------------------------------------ a priced model file
+def _price_parameter(model: HtaModel) -> str | None:
+    """The fixed-value parameter that is the intervention's price and nothing else, if there is one."""
+    path = f"strategies.{model.intervention}.price"
+    expr = model.strategies[model.intervention].price
+    name = expr.text.strip()
+    if expr.names != {name} or name not in model.parameters or model.parameters[name].value is None:
+        return None
+    if any(name in e.names for p, _, e in model.expressions() if p != path):
+        return None
+    return name
+
+
+def priced_model_yaml(model: HtaModel, price: float, threshold: float | None = None,
+                      origin: str = "the cost-effectiveness dashboard") -> str:
+    """The model file with the intervention's price set to ``price``, as YAML that loads back.
+
+    If the price is a fixed-value parameter used nowhere else, that parameter's value is replaced; otherwise
+    the intervention's ``price`` becomes the number. Either way the file evaluates as
+    ``with_price(model, result, price)`` (:func:`atmp_hta.hta_model.with_price`) and draws the same random
+    numbers. A model file has no threshold (it comes from the policy pack): ``threshold`` is written as a
+    comment. ``origin`` says where the price was set (in the file's comments and the price's note).
+
+    Examples
+    --------
+    >>> m = load_hta_model("axicabtagene_ciloleucel_cea.yaml")
+    >>> again = parse_hta_model(yaml.safe_load(priced_model_yaml(m, 250_000)), origin="the download")
+    >>> float(again.parameters["price_axicel"].value)
+    250000.0
+    """
+    price = float(price)
+    data = expressions_to_text(model.model_dump(mode="json", by_alias=True, exclude_none=True))
+    name = _price_parameter(model)
+    if name is not None:
+        old = model.parameters[name]
+        entry = data["parameters"][name]
+        entry["value"] = price
+        entry["note"] = (f"set to {price:,.0f} in {origin}; the file had {old.value:,.0f}"
+                         + (f" ({old.note})" if old.note else ""))
+    else:
+        data["strategies"][model.intervention]["price"] = price
+    parse_hta_model(data, origin="the priced model")  # what is offered must load back
+    currency = model.currency_code
+    lines = [f"# {model.name}: the intervention's price as set in {origin}.",
+             f"# Price of {model.intervention}: {currency} {price:,.0f}."]
+    if threshold is not None:
+        low, high = model.thresholds
+        lines.append(f"# Willingness to pay shown: {currency} {float(threshold):,.0f} per QALY (thresholds come "
+                     f"from the policy pack '{model.policy}', {currency} {low:,.0f}-{high:,.0f}; a model file "
+                     "holds none).")
+    if model._path:
+        lines.append(f"# From {Path(model._path).name} (sha256 {model.sha256[:12]}).")
+    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
+    return "\n".join(lines) + "\n" + body

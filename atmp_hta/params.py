@@ -79,6 +79,7 @@ __all__ = [
     "parameter_range",
     "json_schema",
     "to_yaml",
+    "expressions_to_text",
     "COMPLEMENT",
     "parameter_names",
 ]
@@ -644,24 +645,33 @@ def json_schema() -> dict:
 def to_yaml(parameter_set: ParameterSet) -> str:
     """Write a parameter set back as YAML (what a dashboard offers for download); it loads back equal."""
     data = parameter_set.model_dump(mode="json", by_alias=True, exclude_none=True, exclude_defaults=False)
-    return yaml.safe_dump(_expressions_to_text(data), sort_keys=False, allow_unicode=True, width=110)
+    return yaml.safe_dump(expressions_to_text(data), sort_keys=False, allow_unicode=True, width=110)
 
 
-def _expressions_to_text(obj):
+def expressions_to_text(obj):
+    """A ``model_dump(mode="json")`` of a parameter set or model file made writable as YAML: every expression
+    (``{"text": ...}``) written back as the number it is, or as its text.
+
+    Examples
+    --------
+    >>> expressions_to_text({"p": {"text": "0.25"}, "q": [{"text": "1 - p"}], "n": 3})
+    {'p': 0.25, 'q': ['1 - p'], 'n': 3}
+    """
     if isinstance(obj, dict):
-        if set(obj) == {"text"}:
+        if set(obj) == {"text"} and isinstance(obj["text"], str):
             return _number_or_text(obj["text"])
-        return {k: _expressions_to_text(v) for k, v in obj.items()}
+        return {k: expressions_to_text(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_expressions_to_text(v) for v in obj]
+        return [expressions_to_text(v) for v in obj]
     return obj
 
 
 def _number_or_text(text):
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) else text
 
 
 # ---------------------------------------------------------------------------------------------- sampling

@@ -15,7 +15,6 @@ The dashboard is a :class:`traitlets.HasTraits`: ``model``, ``price``, ``thresho
 from __future__ import annotations
 
 import html
-import math
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,6 @@ import altair as alt
 import ipywidgets as widgets
 import pandas as pd
 import traitlets
-import yaml
 
 from atmp_hta.cea import ceac
 from atmp_hta.charts import updated_spec
@@ -36,7 +34,7 @@ from atmp_hta.hta_model import (
     cea_summary,
     evaluate_cea,
     load_hta_model,
-    parse_hta_model,
+    priced_model_yaml,
     with_price,
 )
 from atmp_hta.widgets.common import STYLE, busy, data_link
@@ -45,7 +43,6 @@ from atmp_hta.workbooks_cea import wtp_grid
 __all__ = [
     "CostEffectivenessDashboard",
     "model_catalogue",
-    "priced_model_yaml",
     "conventions_text",
     "icer_html",
     "banner_html",
@@ -90,72 +87,6 @@ def model_catalogue(directory=None) -> list[tuple[str, str]]:
             continue  # an invalid file is reported by the command line's validation, not offered here
         out.append((model.name, str(path)))
     return sorted(out)
-
-
-def _number_or_text(text: str):
-    try:
-        number = float(text)
-    except ValueError:
-        return text
-    return number if math.isfinite(number) else text
-
-
-def _plain(obj):
-    """A dumped model with every expression ({"text": ...}) written back as a number or its text."""
-    if isinstance(obj, dict):
-        if set(obj) == {"text"} and isinstance(obj["text"], str):
-            return _number_or_text(obj["text"])
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_plain(v) for v in obj]
-    return obj
-
-
-def _price_parameter(model: HtaModel) -> str | None:
-    """The fixed-value parameter that is the intervention's price and nothing else, if there is one."""
-    path = f"strategies.{model.intervention}.price"
-    expr = model.strategies[model.intervention].price
-    name = expr.text.strip()
-    if expr.names != {name} or name not in model.parameters or model.parameters[name].value is None:
-        return None
-    if any(name in e.names for p, _, e in model.expressions() if p != path):
-        return None
-    return name
-
-
-def priced_model_yaml(model: HtaModel, price: float, threshold: float | None = None) -> str:
-    """The model file with the intervention's price set to ``price``, as YAML that loads back.
-
-    If the price is a fixed-value parameter used nowhere else, that parameter's value is replaced; otherwise
-    the intervention's ``price`` becomes the number. Either way the file evaluates as
-    ``with_price(model, result, price)`` (:func:`atmp_hta.hta_model.with_price`) and draws the same random
-    numbers. A model file has no threshold (it comes from the policy pack): ``threshold`` is written as a
-    comment.
-    """
-    price = float(price)
-    data = _plain(model.model_dump(mode="json", by_alias=True, exclude_none=True))
-    name = _price_parameter(model)
-    if name is not None:
-        old = model.parameters[name]
-        entry = data["parameters"][name]
-        entry["value"] = price
-        entry["note"] = (f"set to {price:,.0f} in the cost-effectiveness dashboard; the file had {old.value:,.0f}"
-                         + (f" ({old.note})" if old.note else ""))
-    else:
-        data["strategies"][model.intervention]["price"] = price
-    parse_hta_model(data, origin="the priced model")  # what is offered must load back
-    currency = model.currency_code
-    lines = [f"# {model.name}: the intervention's price as set in the cost-effectiveness dashboard.",
-             f"# Price of {model.intervention}: {currency} {price:,.0f}."]
-    if threshold is not None:
-        low, high = model.thresholds
-        lines.append(f"# Willingness to pay shown: {currency} {float(threshold):,.0f} per QALY (thresholds come "
-                     f"from the policy pack '{model.policy}', {currency} {low:,.0f}-{high:,.0f}; a model file "
-                     "holds none).")
-    if model._path:
-        lines.append(f"# From {Path(model._path).name} (sha256 {model.sha256[:12]}).")
-    body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=110)
-    return "\n".join(lines) + "\n" + body
 
 
 def download_html(text: str, filename: str) -> str:
