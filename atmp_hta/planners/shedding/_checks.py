@@ -59,7 +59,10 @@ def whole(value, name, where, minimum=1):
 
 
 def shown(arr):
-    """A short rendering of an array for a message (the first ten values)."""
+    """A short rendering of a value for a message: a scalar as it is, an array as its first ten values
+    (whole numbers without ``.0``)."""
+    if np.ndim(arr) == 0:
+        return np.asarray(arr).item()
     arr = np.asarray(arr).ravel()
     vals = [int(v) if isinstance(v, float) and float(v).is_integer() else v for v in arr[:10].tolist()]
     return vals if arr.size <= 10 else vals + ["..."]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from atmp_hta.exceptions import invalid
-from atmp_hta.planners.shedding._checks import number, numbers, whole
+from atmp_hta.planners.shedding._checks import number, numbers, shown, whole
 
 __all__ = [
     "Assay",
@@ -250,10 +250,5 @@ class Assay:
 def _non_negative(values, name, where):
     arr = numbers(values, name, "finite numbers >= 0", where)
     if not np.all(np.isfinite(arr)) or np.any(arr < 0):
-        raise invalid(name, "finite numbers >= 0", _show(arr), where)
+        raise invalid(name, "finite numbers >= 0", shown(arr), where)
     return arr
-
-
-def _show(arr):
-    arr = np.asarray(arr)
-    return arr.tolist() if arr.size <= 10 else f"an array with {arr.size} values, min {np.nanmin(arr):g}"

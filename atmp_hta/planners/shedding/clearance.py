@@ -25,8 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from atmp_hta.exceptions import invalid
-from atmp_hta.planners.shedding._checks import number, numbers, whole
-from atmp_hta.planners.shedding._checks import shown as _list
+from atmp_hta.planners.shedding._checks import number, numbers, shown, whole
 from atmp_hta.planners.shedding.kinetics import _check_subject_order
 
 __all__ = ["clearance_times", "clearance_kernel", "clearance_km", "ClearanceKM", "MISSING_RULES"]
@@ -193,7 +192,7 @@ def clearance_times(subject, time, detected, consecutive=3, missing="skip"):
     if t.size == 0:
         raise invalid("time", "a non-empty array", [], where)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
-        raise invalid("time", "finite numbers >= 0", _list(t[~np.isfinite(t) | (t < 0)]), where)
+        raise invalid("time", "finite numbers >= 0", shown(t[~np.isfinite(t) | (t < 0)]), where)
     codes, labels = _check_subject_order(subj, t, where, strict=True, name="time")
     n_valid = np.bincount(codes, weights=~np.isnan(d), minlength=len(labels))
     if np.any(n_valid < 2):
@@ -253,10 +252,10 @@ def _as_detected(detected, where):
     try:
         d[~na] = vals[~na].astype(float)
     except (TypeError, ValueError):
-        raise invalid("detected", "True/False, 1/0 or missing (NaN)", _list(vals[~na]), where) from None
+        raise invalid("detected", "True/False, 1/0 or missing (NaN)", shown(vals[~na]), where) from None
     ok = np.isnan(d) | (d == 0) | (d == 1)
     if not np.all(ok):
-        raise invalid("detected", "True/False, 1/0 or missing (NaN)", _list(d[~ok]), where)
+        raise invalid("detected", "True/False, 1/0 or missing (NaN)", shown(d[~ok]), where)
     return d
 
 
@@ -418,7 +417,7 @@ def clearance_km(table, time_column="clearance_time", confidence=0.95):
     cleared = table["cleared"].to_numpy(dtype=bool)
     x = np.where(cleared, table[time_column].to_numpy(dtype=float), table["censoring_time"].to_numpy(dtype=float))
     if x.size == 0 or not np.all(np.isfinite(x)):
-        raise invalid("table", "finite event or censoring times for every subject", _list(x), where)
+        raise invalid("table", "finite event or censoring times for every subject", shown(x), where)
     if not np.any(cleared):
         curve = pd.DataFrame({"time": [0.0], "still_shedding": [1.0], "lower": [1.0], "upper": [1.0],
                               "n_at_risk": [x.size], "n_cleared": [0], "n_censored": [0]})

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from atmp_hta.exceptions import invalid
-from atmp_hta.planners.shedding._checks import number, numbers, whole
+from atmp_hta.planners.shedding._checks import number, numbers, shown, whole
 from atmp_hta.planners.shedding.assay import Assay
 from atmp_hta.planners.shedding.clearance import MISSING_RULES, _rule_finish, _rule_start, _rule_step
 
@@ -168,9 +168,9 @@ def _visit_matrix(visits_days, matrices, where, name="visits_days", schedule="")
         allowed = f"finite days >= 0 for {m!r}{schedule}"
         v = numbers(v, name, allowed, where)
         if v.ndim != 1 or v.size == 0 or not np.all(np.isfinite(v)) or np.any(v < 0):
-            raise invalid(name, allowed, _show(v), where)
+            raise invalid(name, allowed, shown(v), where)
         if np.any(np.diff(v) <= 0):
-            raise invalid(name, f"sorted strictly ascending{schedule}", _show(v), where)
+            raise invalid(name, f"sorted strictly ascending{schedule}", shown(v), where)
         rows.append(v)
     V = max(v.size for v in rows)
     out = np.full((len(rows), V), np.nan)
@@ -524,8 +524,3 @@ def compare_schedules(schedules, *, n_patients, matrices, kinetics, assays, n_st
         out.append(_simulate_design(design, kinetics, assays, n_studies, cost_per_sample, peak_tolerance_log10,
                                     False, seed, where).summary)
     return pd.concat(out, ignore_index=True)
-
-
-def _show(v):
-    v = np.asarray(v).ravel().tolist()
-    return [int(x) if isinstance(x, float) and x.is_integer() else x for x in v][:12]

@@ -15,8 +15,7 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from atmp_hta.exceptions import ModelError, invalid
-from atmp_hta.planners.shedding._checks import number, numbers
-from atmp_hta.planners.shedding._checks import shown as _list
+from atmp_hta.planners.shedding._checks import number, numbers, shown
 
 __all__ = [
     "DecayFit",
@@ -472,31 +471,31 @@ def _prepare(times, values, loq, censored, subject, model, where):
         raise invalid("times", "a non-empty array", [], where)
     if not np.all(np.isfinite(t)) or np.any(t < 0):
         bad = t[~np.isfinite(t) | (t < 0)]
-        raise invalid("times", "finite numbers >= 0", _list(bad), where)
+        raise invalid("times", "finite numbers >= 0", shown(bad), where)
     lq = numbers(loq, "loq", "finite (log10 scale)", where)
     try:
         lq = np.broadcast_to(lq, t.shape).astype(float)
     except ValueError:
         raise invalid("loq", f"a number or one per value ({t.size})", f"shape {lq.shape}", where) from None
     if not np.all(np.isfinite(lq)):
-        raise invalid("loq", "finite (log10 scale)", _list(np.asarray(loq)), where)
+        raise invalid("loq", "finite (log10 scale)", shown(np.asarray(loq)), where)
     if censored is None:
         if not np.all(np.isfinite(y)):
             raise invalid("log10_values", "finite numbers when censored is None (pass censored= to flag values "
-                          "below the LOQ)", _list(y[~np.isfinite(y)]), where)
+                          "below the LOQ)", shown(y[~np.isfinite(y)]), where)
         cens = y < lq
     else:
         cens = np.asarray(censored).ravel()
         if cens.size != t.size or cens.dtype != bool:
-            raise invalid("censored", f"a boolean array of length {t.size}", _list(cens), where)
+            raise invalid("censored", f"a boolean array of length {t.size}", shown(cens), where)
         if not np.all(np.isfinite(y[~cens])):
-            raise invalid("log10_values", "finite where not censored", _list(y[~cens][~np.isfinite(y[~cens])]),
+            raise invalid("log10_values", "finite where not censored", shown(y[~cens][~np.isfinite(y[~cens])]),
                           where)
     n_mean = 2 if model == "mono" else 4
     n_q = int((~cens).sum())
     if n_q == 0:
         raise invalid("loq", f"below at least {n_mean} of the log10_values (log10 scale; nothing is quantified)",
-                      float(lq.max()) if np.ndim(loq) == 0 else _list(np.asarray(loq)), where)
+                      float(lq.max()) if np.ndim(loq) == 0 else shown(np.asarray(loq)), where)
     if n_q < n_mean or np.unique(t[~cens]).size < n_mean:
         raise invalid("log10_values", f"quantified (>= loq) at {n_mean} or more distinct times for model="
                       f"'{model}'", f"{n_q} quantified at {np.unique(t[~cens]).size} distinct times", where)
@@ -522,9 +521,8 @@ def _check_subject_order(subj, t, where, strict, name):
     bad = same & ((ts[1:] <= ts[:-1]) if strict else (ts[1:] < ts[:-1]))
     if np.any(bad):
         c = cs[1:][np.argmax(bad)]
-        shown = _list(t[codes == c])
         how = "strictly ascending (no repeated visit times)" if strict else "ascending"
-        raise invalid(name, f"sorted {how} within each subject", shown, where)
+        raise invalid(name, f"sorted {how} within each subject", shown(t[codes == c]), where)
     return codes, first
 
 
