@@ -29,8 +29,9 @@ def test_workbook_on_its_defaults_records_the_package_results(tmp_path):
     nb = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     svgs = [o for c in nb.cells for o in c.get("outputs", []) if "image/svg+xml" in o.get("data", {})]
     assert len(svgs) == 6  # CE plane, CEAC, EVPPI, tornado, two-way map, threshold chart
-    assert any("threshold 76," in "".join(o["data"]["image/svg+xml"]) for o in svgs)  # the labelled threshold
     recorded = json.loads(results.read_text())
+    label = f"threshold {recorded['threshold_value']:,.0f}"  # checked by hand against the value-based price below
+    assert any(label in "".join(o["data"]["image/svg+xml"]) for o in svgs)  # the labelled threshold
 
     inputs = cost_effectiveness_inputs(model_file=MODEL, n_draws=n_draws, seed=seed)
     analysis = cea_analysis(inputs)

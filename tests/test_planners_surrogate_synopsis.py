@@ -84,20 +84,19 @@ def _leadin_rows(table):
     return rows.set_index(rows["endpoint"].str.extract(r"\((.*)\)")[0])
 
 
+def _leadin_kw(p):
+    """The lead-in kernels' arguments from the planner file's values (names as in the YAML file)."""
+    return dict(rate_leadin=p["abr_leadin"], rate_ratio=p["rate_ratio_expected"], dispersion=p["abr_dispersion"],
+                leadin_years=p["leadin_years"], post_years=p["post_years"], alpha=p["alpha_one_sided"])
+
+
 def test_leadin_rows_require_the_size_that_reaches_the_power_in_simulation(table):
     # n_required of the lead-in rows is the size a simulation of frail (negative-binomial) patients, analysed
     # with the same exact conditional test, confirms: 20 000 simulated trials at exactly that n reach the target
     # power and agree with the analytic power within 4 Monte Carlo standard errors. (The normal approximation,
     # 6.3 and 21.0 patients here, gives a simulated power of about 0.81 and 0.86 at 7 and 22 patients.)
     p = read_planner_parameters(YAML)
-    kw = dict(
-        rate_leadin=p["abr_leadin"],
-        rate_ratio=p["rate_ratio_expected"],
-        dispersion=p["abr_dispersion"],
-        leadin_years=p["leadin_years"],
-        post_years=p["post_years"],
-        alpha=p["alpha_one_sided"],
-    )
+    kw = _leadin_kw(p)
     rows = _leadin_rows(table)
     for design, margin in (("non-inferiority", p["noninferiority_margin"]), ("superiority", 1.0)):
         n = rows.loc[design, "n_required"]
@@ -122,14 +121,7 @@ def test_noninferiority_power_is_at_the_planned_evaluable_size_not_at_its_own_ex
         ttest_sample_size(d, alpha=p["alpha_one_sided"], power=p["target_power"], design="one-sample",
                           alternative="greater")
     )
-    kw = dict(
-        rate_leadin=p["abr_leadin"],
-        rate_ratio=p["rate_ratio_expected"],
-        dispersion=p["abr_dispersion"],
-        leadin_years=p["leadin_years"],
-        post_years=p["post_years"],
-        alpha=p["alpha_one_sided"],
-    )
+    kw = _leadin_kw(p)
     ni = leadin_sample_size(margin=p["noninferiority_margin"], power=p["target_power"], **kw)
     assert n_evaluable > ni.n_patients_exact
     rows = _leadin_rows(haemophilia_b_synopsis(p))

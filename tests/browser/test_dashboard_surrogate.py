@@ -27,6 +27,12 @@ def open_dashboard(page, voila_url):
     return time.monotonic() - start
 
 
+def plan_sizes(plan) -> dict[str, int]:
+    """The four sizes the cards should show, from the package's plan."""
+    return {"primary": plan.n_primary_rounded, "noninferiority": plan.noninferiority.n_patients_exact,
+            "superiority": plan.superiority.n_patients_exact, "planned": plan.n_planned}
+
+
 def shown_sizes(page) -> dict[str, int]:
     return {k: int(page.locator(f".atmp-n-{k}").inner_text())
             for k in ("primary", "noninferiority", "superiority", "planned")}
@@ -38,12 +44,7 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
     record_property("page_ready_s", round(ready, 2))
     defaults = read_planner_parameters(DEFAULT_PARAMETER_FILE)
     plan = plan_trial(surrogate_inputs(**defaults))
-    assert shown_sizes(page) == {
-        "primary": plan.n_primary_rounded,
-        "noninferiority": plan.noninferiority.n_patients_exact,
-        "superiority": plan.superiority.n_patients_exact,
-        "planned": plan.n_planned,
-    }
+    assert shown_sizes(page) == plan_sizes(plan)
     assert page.locator(".vega-embed").count() == 3  # power curves, predicted bleeding, trial-level surrogacy
     assert page.locator("table.atmp-synopsis tbody tr").count() == len(plan.synopsis)
     assert "from atmp_hta" not in page.content()  # sources stripped
@@ -81,12 +82,7 @@ def test_dashboard_shows_the_package_sizes_and_follows_a_slider(voila_url, page,
     values = read_planner_parameters(path)
     assert values["rate_ratio_expected"] == pytest.approx(readout)
     moved = plan_trial(surrogate_inputs(**values))
-    assert shown_sizes(page) == {
-        "primary": moved.n_primary_rounded,
-        "noninferiority": moved.noninferiority.n_patients_exact,
-        "superiority": moved.superiority.n_patients_exact,
-        "planned": moved.n_planned,
-    }
+    assert shown_sizes(page) == plan_sizes(moved)
 
     # Reset: back to the file's values and sizes.
     page.locator(".atmp-surrogate-reset").click()
