@@ -138,6 +138,9 @@ def test_charts_consume_result_tables(defaults):
     # (S = 1/2 at day 21 with band [0.006, 0.91]: lower limit day 21, the upper band never drops below 0.5)
     labels = [row["label"] for rows in km_spec["datasets"].values() for row in rows if "label" in row]
     assert labels == ["median 21 (95% CI 21–not reached)"]
+    # a bare curve table (no ClearanceKM) is drawn too, without a median (it has none)
+    bare = charts.clearance_km_chart(clearance_km(tab).curve).to_dict()
+    assert not [row for rows in bare["datasets"].values() for row in rows if "label" in row]
     summary = compare_schedules(
         {k: v for k, v in defaults.schedules().items() if k != "intensive"}, n_patients=6,
         matrices=["semen", "urine"], kinetics=defaults.kinetics(), assays=defaults.assays(), n_studies=20,

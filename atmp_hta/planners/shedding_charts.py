@@ -9,9 +9,11 @@
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 
 from atmp_hta.exceptions import invalid
+from atmp_hta.planners.shedding.clearance import ClearanceKM
 
 __all__ = ["decay_chart", "clearance_km_chart", "schedule_comparison_chart", "mitigation_chart",
            "SCHEDULE_METRICS"]
@@ -110,11 +112,10 @@ def clearance_km_chart(km, title="Time to clearance (Kaplan–Meier)", time_labe
     if isinstance(censored, pd.DataFrame) and len(censored):
         layers.append(alt.Chart(censored).mark_tick(color="black", thickness=1.5, size=10).encode(
             x="time:Q", y="still_shedding:Q", tooltip=[alt.Tooltip("time:Q", title="censored at")]))
-    median = getattr(km, "median", None)
-    if median is not None and pd.notna(median) and median != float("inf"):
+    median = km.median if isinstance(km, ClearanceKM) else None  # a bare curve table has no median
+    if median is not None and np.isfinite(median):
         # with its interval, lower limit first, an unbounded limit as "not reached" (ClearanceKM.median_text)
-        label = km.median_text(unit="") if hasattr(km, "median_text") else f"median {median:g}"
-        med = pd.DataFrame({"time": [median], "label": [label]})
+        med = pd.DataFrame({"time": [median], "label": [km.median_text(unit="")]})
         layers.append(alt.Chart(med).mark_rule(strokeDash=[4, 3], color="#c0392b").encode(
             x="time:Q", tooltip=["label:N"]))
     return alt.layer(*layers).properties(title=title, width=420, height=260)
