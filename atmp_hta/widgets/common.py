@@ -22,6 +22,7 @@ __all__ = [
     "SliderSpec",
     "slider_specs",
     "make_slider",
+    "set_within",
     "readout_digits",
     "LABEL_WIDTH",
     "SLIDER_WIDTH",
@@ -156,6 +157,16 @@ def make_slider(spec: SliderSpec, *, label_width: str = LABEL_WIDTH, width: str 
     )
     slider.add_class("atmp-slider")
     return slider
+
+
+def set_within(slider, value, low, high) -> None:
+    """Set ``slider`` to ``value`` with the range [low, high] widened to take it in (a parameter file's value
+    may lie outside a slider's usual range). The range is widened before the value moves and narrowed after,
+    so that the value is never clamped on the way."""
+    slider.max = max(high, value, slider.value)
+    slider.min = min(low, value, slider.value)
+    slider.value = value
+    slider.min, slider.max = min(low, value), max(high, value)
 
 
 @contextmanager

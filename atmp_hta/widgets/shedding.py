@@ -45,7 +45,7 @@ from atmp_hta.planners.shedding.workbook import (
     precaution_for,
     resolve_defaults_file,
 )
-from atmp_hta.widgets.common import STYLE, data_link, dump_yaml
+from atmp_hta.widgets.common import STYLE, data_link, dump_yaml, set_within
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = [
@@ -215,12 +215,17 @@ def shedding_parameter_sets(directory=None) -> dict[str, tuple[str, SheddingDefa
     out = {}
     for path in sorted(Path(directory if directory is not None else DEFAULTS_DIR).glob("*.yaml")):
         try:
-            defaults = load_shedding_defaults(path)
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            out[str(path)] = _parameter_set(path)
         except (ValueError, OSError, yaml.YAMLError):
             continue  # not a shedding defaults file: `atmp-hta validate` or the loader says why
-        out[str(path)] = (f"{path.stem}: {defaults.name}", defaults, document)
     return out
+
+
+def _parameter_set(path) -> tuple[str, SheddingDefaults, dict]:
+    """``(label, defaults, document)`` of a shedding defaults file (the loader raises if it is not one)."""
+    path = Path(path)
+    defaults = load_shedding_defaults(path)
+    return f"{path.stem}: {defaults.name}", defaults, yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def _number(value):
@@ -300,9 +305,7 @@ class SheddingPlannerDashboard(traitlets.HasTraits):
         else:
             path = resolve_defaults_file(defaults_file if defaults_file is not None else "shedding_aav.yaml")
         if str(path) not in self._sets:  # a file outside the folder: offered too (the loader says if it is bad)
-            defaults = load_shedding_defaults(path)
-            self._sets[str(path)] = (f"{path.stem}: {defaults.name}", defaults,
-                                     yaml.safe_load(path.read_text(encoding="utf-8")))
+            self._sets[str(path)] = _parameter_set(path)
         self._simulated_with = None
         self._done_text = ""
         self._holding = False
@@ -412,10 +415,7 @@ class SheddingPlannerDashboard(traitlets.HasTraits):
                 low, high = DESIGN_SLIDERS[name][1:3]
                 value = getattr(design, name).value
                 value = int(value) if isinstance(slider, widgets.IntSlider) else float(value)
-                slider.max = max(high, value, slider.value)  # widen first: a narrower range would clamp the value
-                slider.min = min(low, value, slider.value)
-                slider.value = value
-                slider.min, slider.max = min(low, value), max(high, value)
+                set_within(slider, value, low, high)
         finally:
             self._holding = False
 

@@ -43,7 +43,7 @@ from atmp_hta.planners.surrogate.workbook import (
     simulation_check,
     surrogate_inputs,
 )
-from atmp_hta.widgets.common import STYLE, busy, data_link, dump_yaml
+from atmp_hta.widgets.common import STYLE, busy, data_link, dump_yaml, set_within
 from atmp_hta.widgets.views import error_banner_html
 
 __all__ = ["SurrogatePlannerDashboard", "SLIDERS", "SIMULATION_CHOICES", "VALIDATION_MODELS", "css_class",
@@ -298,13 +298,20 @@ def surrogate_parameter_sets(directory=None) -> dict[str, tuple[str, dict, dict]
     out = {}
     for path in sorted(Path(directory if directory is not None else DEFAULT_PARAMETER_FILE.parent).glob("*.yaml")):
         try:
-            values = read_planner_parameters(path)
-            surrogate_inputs(**values)
-            document = yaml.safe_load(path.read_text(encoding="utf-8"))
+            entry = _parameter_set(path)
+            surrogate_inputs(**entry[1])
         except (ValueError, OSError, yaml.YAMLError):
             continue  # another planner's file, or an invalid one: its reader says why
-        out[str(path)] = (f"{path.stem}: {document.get('indication', '')}".rstrip(": "), values, document)
+        out[str(path)] = entry
     return out
+
+
+def _parameter_set(path) -> tuple[str, dict, dict]:
+    """``(label, values, document)`` of a planner file (its reader raises if it is not one)."""
+    path = Path(path)
+    values = read_planner_parameters(path)
+    document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return f"{path.stem}: {document.get('indication', '')}".rstrip(": "), values, document
 
 
 def parameters_yaml(document: dict, values: dict, file_name: str) -> str:
@@ -378,10 +385,7 @@ class SurrogatePlannerDashboard(traitlets.HasTraits):
         if path is None:
             path = next(iter(self._sets)) if directory is not None and self._sets else DEFAULT_PARAMETER_FILE
         if str(path) not in self._sets:  # a file outside the folder: offered too (the reader says if it is bad)
-            values = read_planner_parameters(path)
-            document = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-            self._sets[str(path)] = (f"{Path(path).stem}: {document.get('indication', '')}".rstrip(": "), values,
-                                     document)
+            self._sets[str(path)] = _parameter_set(path)
         self._holding = False
 
         self.picker = widgets.Dropdown(options=[(label, p) for p, (label, _, _) in self._sets.items()],
@@ -472,11 +476,7 @@ class SurrogatePlannerDashboard(traitlets.HasTraits):
         self._holding = True
         try:
             for s in SLIDERS:
-                slider, value = self.sliders[s.name], float(self.defaults[s.name])
-                slider.max = max(s.high, value, slider.value)  # widen first: a narrower range would clamp the value
-                slider.min = min(s.low, value, slider.value)
-                slider.value = value
-                slider.min, slider.max = min(s.low, value), max(s.high, value)
+                set_within(self.sliders[s.name], float(self.defaults[s.name]), s.low, s.high)
         finally:
             self._holding = False
         self.refresh()
