@@ -202,35 +202,12 @@ def negbin_sample_size(
     >>> round(float(negbin_sample_size(0.8, 0.85, 0.4, 0.75, approach=3)), 1)
     1310.7
     """
-    return _negbin_sample_size(
-        rate_control,
-        rate_ratio,
-        dispersion,
-        exposure,
-        alpha,
-        power,
-        approach,
-        allocation,
-        alternative,
-        rate_ratio_null,
-        "negbin_sample_size",
-    )
+    return _negbin_sample_size(rate_control, rate_ratio, dispersion, exposure, alpha, power, approach, allocation,
+                               alternative, rate_ratio_null, "negbin_sample_size")
 
 
-def _negbin_sample_size(
-    rate_control,
-    rate_ratio,
-    dispersion,
-    exposure,
-    alpha,
-    power,
-    approach,
-    allocation,
-    alternative,
-    rate_ratio_null,
-    where,
-    names=None,
-):
+def _negbin_sample_size(rate_control, rate_ratio, dispersion, exposure, alpha, power, approach, allocation,
+                        alternative, rate_ratio_null, where, names=None):
     """:func:`negbin_sample_size` with its checks reported as those of the public function ``where``."""
     _check_counts_inputs(
         where,
